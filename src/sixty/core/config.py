@@ -1,0 +1,99 @@
+"""Settings: every knob of the platform, read from `SIXTY_*` environment variables or `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-in-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class JobsBackend(StrEnum):
+    memory = "memory"
+    database = "database"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIXTY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    secret_key: str = DEFAULT_SECRET_KEY
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir."
+    )
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1)
+    redis_url: str | None = None
+    modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Modules to serve; empty means all."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_base_url: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"]
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+    access_log: bool = True
+    default_locale: str = "en"
+    jobs_backend: JobsBackend = JobsBackend.memory
+    jobs_run_in_app: bool = Field(
+        default=True, description="Run the job worker and scheduler inside the web process."
+    )
+    jobs_poll_interval: float = Field(default=1.0, gt=0)
+    jobs_max_attempts: int = Field(default=5, ge=1)
+    jobs_retention_days: int = Field(default=7, ge=1)
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+    metrics_enabled: bool = True
+    docs_enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _csv_lists(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("modules", "cors_origins", "trusted_proxies"):
+                if key in data:
+                    data[key] = _split_csv(data[key])
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env is not Environment.development and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SIXTY_SECRET_KEY must be set to a random value of 32+ characters "
+                "outside development (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'sixty.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")

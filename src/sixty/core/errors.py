@@ -1,0 +1,322 @@
+"""One error hierarchy, one response shape: RFC 9457 problem details (`application/problem+json`).
+
+Raise a `Problem` subclass from a service or router; the handlers registered by
+`install_error_handlers` turn it, request validation errors, Starlette's HTTP
+errors and unexpected exceptions into the same translated document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from sixty.core.i18n import N_, _
+
+logger = logging.getLogger("sixty.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where the bad value is: `body`, `query`, `path`, `header`, then the field path.")
+    field: str = Field(description="Dotted field name, without the location.")
+    message: str = Field(description="What is wrong, in the negotiated language.")
+    type: str = Field(description="Machine-readable error type, e.g. `string_too_long`.")
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:sixty:problem:not_found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "The requested resource does not exist.",
+                    "instance": "/api/notes/5d7c2b1e-7c3f-4a5e-9d59-6a1f3f0c2b11",
+                    "code": "not_found",
+                }
+            ]
+        }
+    )
+
+    type: str = Field(description="URI naming the problem type.")
+    title: str = Field(description="Short summary of the problem type, in the negotiated language.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(default=None, description="This occurrence, explained.")
+    instance: str | None = Field(default=None, description="The request path.")
+    code: str = Field(description="Stable machine-readable error code.")
+    request_id: str | None = Field(default=None, description="The request's `X-Request-ID`.")
+    errors: list[FieldError] | None = Field(default=None, description="One entry per invalid field (422 only).")
+
+
+class Problem(Exception):
+    """Base of every error the API reports on purpose.
+
+    `detail` is a message template marked with `N_()`; it is translated and
+    formatted with `params` when the response is rendered.
+    """
+
+    status: int = 500
+    code: str = "internal_error"
+    title: str = N_("Internal server error")
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.params = params
+        self.headers = dict(headers or {})
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(Problem):
+    status, code, title = 400, "bad_request", N_("Bad request")
+
+
+class Unauthorized(Problem):
+    status, code, title = 401, "unauthorized", N_("Not authenticated")
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(Problem):
+    status, code, title = 403, "forbidden", N_("Forbidden")
+
+
+class NotFound(Problem):
+    status, code, title = 404, "not_found", N_("Not found")
+
+
+class Conflict(Problem):
+    status, code, title = 409, "conflict", N_("Conflict")
+
+
+class Gone(Problem):
+    status, code, title = 410, "gone", N_("Gone")
+
+
+class PreconditionFailed(Problem):
+    status, code, title = 412, "precondition_failed", N_("Precondition failed")
+
+
+class ContentTooLarge(Problem):
+    status, code, title = 413, "content_too_large", N_("Content too large")
+
+
+class UnsupportedMediaType(Problem):
+    status, code, title = 415, "unsupported_media_type", N_("Unsupported media type")
+
+
+class Unprocessable(Problem):
+    status, code, title = 422, "validation_failed", N_("Validation failed")
+
+
+class TooManyRequests(Problem):
+    status, code, title = 429, "rate_limited", N_("Too many requests")
+
+
+class ServiceUnavailable(Problem):
+    status, code, title = 503, "service_unavailable", N_("Service unavailable")
+
+
+# Titles and details for errors raised by the framework itself (routing, body limits).
+_STATUS_TEXT: dict[int, tuple[str, str, str | None]] = {
+    400: ("bad_request", N_("Bad request"), N_("The request could not be understood.")),
+    401: ("unauthorized", N_("Not authenticated"), None),
+    403: ("forbidden", N_("Forbidden"), None),
+    404: ("not_found", N_("Not found"), N_("The requested resource does not exist.")),
+    405: ("method_not_allowed", N_("Method not allowed"), N_("This method is not allowed on this resource.")),
+    413: ("content_too_large", N_("Content too large"), N_("The request body is larger than this endpoint accepts.")),
+    415: ("unsupported_media_type", N_("Unsupported media type"), None),
+    500: ("internal_error", N_("Internal server error"), N_("An unexpected error occurred; it has been logged.")),
+}
+
+# Per-field messages for the validation errors clients meet most; others keep Pydantic's text.
+_FIELD_MESSAGES: dict[str, str] = {
+    "missing": N_("This field is required."),
+    "extra_forbidden": N_("This field is not allowed."),
+    "string_too_short": N_("Must be at least {min_length} characters long."),
+    "string_too_long": N_("Must be at most {max_length} characters long."),
+    "string_type": N_("Must be a string."),
+    "string_pattern_mismatch": N_("Has an invalid format."),
+    "int_parsing": N_("Must be an integer."),
+    "int_type": N_("Must be an integer."),
+    "bool_parsing": N_("Must be true or false."),
+    "greater_than_equal": N_("Must be greater than or equal to {ge}."),
+    "less_than_equal": N_("Must be less than or equal to {le}."),
+    "uuid_parsing": N_("Must be a valid UUID."),
+    "uuid_type": N_("Must be a valid UUID."),
+    "json_invalid": N_("The body is not valid JSON."),
+    "model_attributes_type": N_("Must be a JSON object."),
+    "dict_type": N_("Must be a JSON object."),
+    "enum": N_("Must be one of: {expected}."),
+    "literal_error": N_("Must be one of: {expected}."),
+    "value_error": N_("Has an invalid value."),
+    "invalid_cursor": N_("The cursor is invalid or has been tampered with."),
+}
+
+
+def problem_type(code: str) -> str:
+    return f"urn:sixty:problem:{code}"
+
+
+class ProblemResponse(Response):
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    headers: Mapping[str, str] | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+        "request_id": request.scope.get("state", {}).get("request_id"),
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _format(template: str, params: Mapping[str, Any]) -> str:
+    text = _(template)
+    try:
+        return text.format(**params) if params else text
+    except (KeyError, IndexError, ValueError):  # a translation with a bad placeholder
+        return template.format(**params)
+
+
+def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    field_path = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
+    kind = str(error.get("type", "value_error"))
+    template = _FIELD_MESSAGES.get(kind)
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if kind == "value_error" and "error" in context:
+        message = _(context["error"])  # our own validators' text, marked with N_()
+    elif template is not None:
+        message = _format(template, context)
+    else:
+        message = str(error.get("msg", ""))
+    return {
+        "loc": loc,
+        "field": ".".join(str(part) for part in field_path),
+        "message": message,
+        "type": kind,
+    }
+
+
+async def handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    detail = _format(exc.detail, exc.params) if exc.detail else None
+    return problem_response(
+        request, status=exc.status, code=exc.code, title=_(exc.title), detail=detail, headers=exc.headers
+    )
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_field_error(error) for error in exc.errors()]
+    return problem_response(
+        request,
+        status=422,
+        code="validation_failed",
+        title=_("Validation failed"),
+        detail=_format(N_("The request has {count} invalid field(s)."), {"count": len(errors)}),
+        errors=errors,
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title, detail = _STATUS_TEXT.get(
+        exc.status_code,
+        (HTTPStatus(exc.status_code).name.lower(), HTTPStatus(exc.status_code).phrase, None),
+    )
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=_(title),
+        detail=_(detail) if detail else None,
+        headers=exc.headers,
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    logger.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"request_id": request.scope.get("state", {}).get("request_id"), "path": request.url.path},
+    )
+    code, title, detail = _STATUS_TEXT[500]
+    return problem_response(request, status=500, code=code, title=_(title), detail=_(detail or ""))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, handle_problem)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem documents for `statuses`."""
+    descriptions = {
+        400: "Malformed request.",
+        401: "Not authenticated.",
+        403: "Authenticated, but not allowed to do this.",
+        404: "The resource does not exist, or is not visible to the caller.",
+        405: "Method not allowed.",
+        409: "Conflicts with the current state.",
+        410: "No longer available.",
+        412: "The `If-Match` precondition failed: the resource changed.",
+        413: "The request body is too large.",
+        415: "The request body is not JSON.",
+        422: "Invalid input: `errors` lists each bad field.",
+        429: "Rate limited; see `Retry-After`.",
+        500: "Unexpected error; details are logged under the request id.",
+        503: "A dependency is unavailable.",
+    }
+    return {
+        status: {
+            "model": ProblemDetails,
+            "description": descriptions.get(status, HTTPStatus(status).phrase),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,198 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per request).
+
+`RequestContextMiddleware` gives every request an id and a locale and adds the
+response headers every answer carries; `MetricsMiddleware` feeds Prometheus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sixty.core.i18n import current_locale, negotiate
+from sixty.core.logging import request_id_var
+
+access_logger = logging.getLogger("sixty.access")
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+HSTS_HEADER = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Request id in and out, negotiated locale, security headers and the access log."""
+
+    def __init__(self, app: ASGIApp, *, default_locale: str, access_log: bool) -> None:
+        self.app = app
+        self.default_locale = default_locale
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming_id = _header(scope, b"x-request-id")
+        request_id = (
+            incoming_id if incoming_id and _VALID_REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
+        )
+        locale = negotiate(_header(scope, b"accept-language"), self.default_locale)
+        scope.setdefault("state", {})["request_id"] = request_id
+        id_token = request_id_var.set(request_id)
+        locale_token = current_locale.set(locale)
+        extra_headers = [
+            (b"x-request-id", request_id.encode("latin-1")),
+            (b"content-language", locale.encode("latin-1")),
+            *SECURITY_HEADERS,
+        ]
+        if scope.get("scheme") == "https":
+            extra_headers.append(HSTS_HEADER)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra_headers]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if self.access_log:
+                access_logger.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    },
+                )
+            current_locale.reset(locale_token)
+            request_id_var.reset(id_token)
+
+
+class Metrics:
+    """The platform's Prometheus instruments, in a registry of their own per app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # .labels() is slow; resolve each label set once
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_recording_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            route = scope.get("route")
+            # The template, not the raw path, so ids do not explode label cardinality.
+            template = getattr(route, "path_format", None) or getattr(route, "path", None) or "<unmatched>"
+            self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)
+
+
+BODY_LIMIT_SCOPE_KEY = "sixty.max_body_bytes"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive()`; an HTTPException so FastAPI's body parsing lets it through."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def raise_body_limit(scope: Scope, max_bytes: int) -> None:
+    """Let one request's body grow to `max_bytes` (streaming routes call this before reading)."""
+    scope[BODY_LIMIT_SCOPE_KEY] = max_bytes
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit with 413: at once when Content-Length says so, else
+    as soon as the streamed bytes pass it. Nothing is buffered here."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope[BODY_LIMIT_SCOPE_KEY] = self.max_bytes
+        declared = _header(scope, b"content-length")
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            limit: int = scope[BODY_LIMIT_SCOPE_KEY]
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,149 @@
+"""The read path: SQLAlchemy Core statements, compiled once, run straight on the driver.
+
+A GET that reads one row through an ORM session pays for a session, a pool
+checkout, BEGIN, statement caching, ORM loading and COMMIT: on this kind of
+machine over half a millisecond before the row is even fetched. Reads that
+serve GET requests instead use a `Reader`: the statement is an ordinary
+SQLAlchemy construct (portable, typed, defined once at module level), compiled
+per dialect on first use together with its bind and result type processors,
+then executed directly on the driver:
+
+- SQLite: one sqlite3 connection in autocommit mode, used on the event loop
+  (WAL readers never wait on locks, so a read takes microseconds and never
+  yields; one connection serves every request of the process).
+- PostgreSQL: an asyncpg pool, with the same JSON codecs SQLAlchemy sets up.
+
+Writes keep using the ORM session of the request's unit of work. In tests the
+reader runs on the test's own connection, so it sees the test's uncommitted rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    sql: str
+    params: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    defaults: Mapping[str, Any]  # values fixed when the statement was built
+
+    def bind(self, values: Mapping[str, Any]) -> list[Any]:
+        bound = []
+        for name, process in self.params:
+            value = values[name] if name in values else self.defaults[name]
+            bound.append(process(value) if process is not None and value is not None else value)
+        return bound
+
+    def row(self, raw: Sequence[Any]) -> Row:
+        return {
+            key: (process(value) if process is not None else value)
+            for (key, process), value in zip(self.columns, raw, strict=True)
+        }
+
+
+def compile_read(statement: Executable, dialect: Dialect) -> CompiledRead:
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    bind_processors = compiled._bind_processors
+    positions = compiled.positiontup or []
+    params = tuple((name, bind_processors.get(name)) for name in positions)
+    columns = tuple(
+        (column.keyname, column.type._cached_result_processor(dialect, None))
+        for column in compiled._result_columns
+    )
+    defaults = {
+        name: value
+        for name, value in compiled.construct_params(_check=False).items()
+        if value is not None
+    }
+    return CompiledRead(sql=str(compiled), params=params, columns=columns, defaults=defaults)
+
+
+class Reader(Protocol):
+    async def one(self, statement: Executable, **params: Any) -> Row | None: ...
+    async def all(self, statement: Executable, **params: Any) -> list[Row]: ...
+    async def close(self) -> None: ...
+
+
+class _CompilingReader:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[int, tuple[Executable, CompiledRead]] = {}
+
+    def compiled(self, statement: Executable) -> CompiledRead:
+        # Keyed by identity: statements are module-level constants built once.
+        # The statement is kept alive in the value, so its id cannot be reused.
+        entry = self._compiled.get(id(statement))
+        if entry is None:
+            entry = (statement, compile_read(statement, self.dialect))
+            self._compiled[id(statement)] = entry
+        return entry[1]
+
+
+class SQLiteReader(_CompilingReader):
+    def __init__(self, dialect: Dialect, connection: sqlite3.Connection, *, owned: bool) -> None:
+        super().__init__(dialect)
+        self.connection = connection
+        self.owned = owned
+
+    @classmethod
+    def open(cls, dialect: Dialect, database: str) -> SQLiteReader:
+        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout=5000")
+        return cls(dialect, connection, owned=True)
+
+    async def one(self, statement: Executable, **params: Any) -> Row | None:
+        compiled = self.compiled(statement)
+        raw = self.connection.execute(compiled.sql, compiled.bind(params)).fetchone()
+        return None if raw is None else compiled.row(raw)
+
+    async def all(self, statement: Executable, **params: Any) -> list[Row]:
+        compiled = self.compiled(statement)
+        return [compiled.row(raw) for raw in self.connection.execute(compiled.sql, compiled.bind(params))]
+
+    async def close(self) -> None:
+        if self.owned:
+            self.connection.close()
+
+
+class AsyncpgReader(_CompilingReader):
+    def __init__(self, dialect: Dialect, executor: Any, *, pool: Any = None) -> None:
+        super().__init__(dialect)
+        self.executor = executor  # an asyncpg Pool, or one Connection in tests
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, dialect: Any, dsn: str, *, max_size: int) -> AsyncpgReader:
+        import asyncpg
+
+        async def init(connection: Any) -> None:
+            holder = SimpleNamespace(_connection=connection)
+            await dialect.setup_asyncpg_json_codec(holder)
+            await dialect.setup_asyncpg_jsonb_codec(holder)
+
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=init)
+        return cls(dialect, pool, pool=pool)
+
+    async def one(self, statement: Executable, **params: Any) -> Row | None:
+        compiled = self.compiled(statement)
+        raw = await self.executor.fetchrow(compiled.sql, *compiled.bind(params))
+        return None if raw is None else compiled.row(raw)
+
+    async def all(self, statement: Executable, **params: Any) -> list[Row]:
+        compiled = self.compiled(statement)
+        return [compiled.row(raw) for raw in await self.executor.fetch(compiled.sql, *compiled.bind(params))]
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await asyncio.wait_for(self.pool.close(), 10)

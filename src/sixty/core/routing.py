@@ -1,0 +1,45 @@
+"""The router every module uses: JSON bodies must say so (415 otherwise)."""
+
+from __future__ import annotations
+
+import email.message
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, params
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from sixty.core.errors import UnsupportedMediaType
+from sixty.core.i18n import N_
+
+
+def _is_json(content_type: str) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+class JSONRoute(APIRoute):
+    """An APIRoute whose JSON body must come as `application/json` (or `+json`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        body = self.body_field
+        if body is None or isinstance(body.field_info, params.Form | params.File):
+            return handler
+
+        async def checked_handler(request: Request) -> Response:
+            headers = request.headers
+            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            if has_body and not _is_json(headers.get("content-type", "")):
+                raise UnsupportedMediaType(N_("Send the request body as application/json."))
+            return await handler(request)
+
+        return checked_handler
+
+
+def module_router(prefix: str, tag: str, **kwargs: Any) -> APIRouter:
+    """The APIRouter of one module: its prefix, its OpenAPI tag, JSON routes."""
+    return APIRouter(prefix=prefix, tags=[tag], route_class=JSONRoute, **kwargs)

@@ -1,0 +1,182 @@
+"""The embedded database's driver: sqlite3 under SQLAlchemy's aiosqlite dialect, without a
+thread hop for every call.
+
+aiosqlite runs every call (cursor, execute, fetch, commit, close) on a helper
+thread and wakes the event loop for each result; a primary-key read costs a
+dozen such hops. In WAL mode readers never wait for locks, so here statements
+that only read run directly on the event loop thread (microseconds), and only
+work that can wait for the write lock or touch the disk (BEGIN IMMEDIATE,
+INSERT/UPDATE/DELETE, DDL, committing a transaction that wrote) goes to a
+worker thread, so one writer waiting for another never blocks the loop.
+Calls on one connection are never concurrent: SQLAlchemy awaits each in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_READ_ONLY_PREFIXES = ("SELECT", "BEGIN DEFERRED", "BEGIN;", "PRAGMA TABLE_INFO", "PRAGMA INDEX_LIST")
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip()[:20].upper()
+    return head.startswith(_READ_ONLY_PREFIXES) or head == "BEGIN"
+
+
+class LoopCursor:
+    """The subset of aiosqlite's Cursor that SQLAlchemy's adapter uses."""
+
+    def __init__(self, connection: LoopConnection) -> None:
+        self._connection = connection
+        self._cursor = connection._conn.cursor()
+
+    async def __aenter__(self) -> LoopCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> LoopCursor:
+        if _is_read(sql):
+            self._cursor.execute(sql, parameters)
+        else:
+            self._connection._wrote = True
+            await self._connection._off_loop(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> LoopCursor:
+        self._connection._wrote = True
+        await self._connection._off_loop(self._cursor.executemany, sql, seq_of_parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    async def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+    async def nextset(self) -> None:
+        return None
+
+    def __aiter__(self) -> LoopCursor:
+        return self
+
+    async def __anext__(self) -> Any:
+        row = self._cursor.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+
+class _Immediate:
+    """aiosqlite's private request queue, which SQLAlchemy uses to set `isolation_level`."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as error:  # handed to the awaiting caller
+            future.set_exception(error)
+
+
+class LoopConnection:
+    """The subset of aiosqlite's Connection that SQLAlchemy's adapter uses."""
+
+    # aiosqlite exposes sqlite3's errors on its module; SQLAlchemy reads them from there.
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._connection = conn  # SQLAlchemy checks this is set before commit/rollback
+        self._tx = _Immediate()
+        self._wrote = False
+
+    async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    def cursor(self) -> LoopCursor:
+        return LoopCursor(self)
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> LoopCursor:
+        cursor = LoopCursor(self)
+        return await cursor.execute(sql, parameters)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    async def commit(self) -> None:
+        if self._wrote:
+            self._wrote = False
+            await self._off_loop(self._conn.commit)
+        else:
+            self._conn.commit()
+
+    async def rollback(self) -> None:
+        if self._wrote:
+            self._wrote = False
+            await self._off_loop(self._conn.rollback)
+        else:
+            self._conn.rollback()
+
+    async def close(self) -> None:
+        await self._off_loop(self._conn.close)
+
+    def stop(self) -> None:
+        self._conn.close()
+
+
+def connect_factory(database: str) -> Callable[[], Any]:
+    """An `async_creator` for `create_async_engine`."""
+
+    async def connect() -> LoopConnection:
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(
+            None,
+            partial(
+                sqlite3.connect,
+                database,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=database.startswith("file:"),
+            ),
+        )
+        return LoopConnection(conn)
+
+    return connect

@@ -1,0 +1,96 @@
+"""The app factory: settings in, a complete ASGI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from sixty import __version__
+from sixty.core import health
+from sixty.core.cache import create_cache
+from sixty.core.config import Settings
+from sixty.core.db import Database, create_engine
+from sixty.core.docs import install_docs
+from sixty.core.errors import install_error_handlers, problem_responses
+from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
+from sixty.core.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware, RequestContextMiddleware
+from sixty.core.pagination import CursorCodec
+from sixty.modules import resolve
+
+DESCRIPTION = """
+One backend implementing the 60 projects of the backend roadmap.
+
+Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
+(`application/problem+json`); lists are cursor-paginated (`limit`, `cursor`,
+`next_cursor`); messages follow `Accept-Language` (en, es, fr, de).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    modules = resolve(settings.modules)
+    db = Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
+    jobs_backend = create_backend(settings, db)
+    cache = create_cache(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await db.connect()
+        runner: JobRunner | None = None
+        if settings.jobs_run_in_app:
+            runner = JobRunner(Worker(jobs_backend, db=db, settings=settings), Scheduler(jobs_backend))
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.close()
+            await cache.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Sixty",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=[{"name": "health", "description": "Liveness, readiness and metrics."}]
+        + [module.openapi_tag for module in modules],
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        responses=problem_responses(500),
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.jobs = jobs_backend
+    app.state.cache = cache
+    app.state.metrics = Metrics()
+    app.state.cursor_codec = CursorCodec(settings.secret_key)
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in modules:
+        app.include_router(module.router())
+    if settings.docs_enabled:
+        install_docs(app)
+
+    # Added innermost first: a request passes context -> metrics -> CORS -> gzip -> body limit -> routes.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "X-Request-ID"],
+        )
+    if settings.metrics_enabled:
+        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware, default_locale=settings.default_locale, access_log=settings.access_log
+    )
+    return app

@@ -1,0 +1,76 @@
+"""The module registry: every feature module of the platform, listed once.
+
+`SIXTY_MODULES=hello,notes` serves only those, plus what they depend on.
+A module is imported only when it is served (its models always load, since
+the schema is one Alembic history).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    summary: str
+    depends: tuple[str, ...] = ()
+    has_models: bool = False
+    roadmap: tuple[str, ...] = field(default=())
+
+    def router(self) -> APIRouter:
+        router: APIRouter = importlib.import_module(f"sixty.{self.name}.router").router
+        return router
+
+    @property
+    def openapi_tag(self) -> dict[str, str]:
+        return {"name": self.name, "description": f"{self.summary} (roadmap: {', '.join(self.roadmap)})"}
+
+
+MODULES: tuple[Module, ...] = (
+    Module("hello", "Hello World: a greeting in the caller's language.", roadmap=("B1",)),
+    Module(
+        "notes",
+        "Notes: create, read, list, search, update and delete notes, with ETags.",
+        has_models=True,
+        roadmap=("B2",),
+    ),
+)
+
+BY_NAME = {module.name: module for module in MODULES}
+
+
+class UnknownModuleError(ValueError):
+    pass
+
+
+def resolve(selected: Iterable[str]) -> list[Module]:
+    """The modules to serve, in registry order: `selected` (all when empty) and their dependencies."""
+    wanted = [name.strip().lower() for name in selected if name.strip()]
+    if not wanted:
+        return list(MODULES)
+    unknown = sorted(set(wanted) - BY_NAME.keys())
+    if unknown:
+        raise UnknownModuleError(
+            f"unknown module(s) in SIXTY_MODULES: {', '.join(unknown)}; known: {', '.join(BY_NAME)}"
+        )
+    chosen: set[str] = set()
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        if name not in chosen:
+            chosen.add(name)
+            pending.extend(BY_NAME[name].depends)
+    return [module for module in MODULES if module.name in chosen]
+
+
+def import_all_models() -> None:
+    """Import every module's models, so `Base.metadata` holds the whole schema."""
+    importlib.import_module("sixty.core.jobs")
+    for module in MODULES:
+        if module.has_models:
+            importlib.import_module(f"sixty.{module.name}.models")
