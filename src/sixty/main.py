@@ -30,10 +30,12 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """The whole platform as an ASGI app. `db` replaces the database built from settings
+    (the test suite passes one bound to its rolled-back transaction)."""
     settings = settings or Settings()
     modules = resolve(settings.modules)
-    db = Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
+    db = db or Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
     jobs_backend = create_backend(settings, db)
     cache = create_cache(settings.redis_url)
 

@@ -7,6 +7,7 @@ rolls back when it raises. Services only `flush()`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,7 @@ class Database:
         await self.engine.dispose()
 
 
+@asynccontextmanager
 async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """Commit when the body succeeds, roll back when it raises; always close."""
     try:

@@ -27,7 +27,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed after the endpoint returns, before the
     response is sent (so a failed commit is reported, never hidden), rolled back on error."""
     db = get_database(request)
-    async for session in unit_of_work(db.session(write=request.method in UNSAFE_METHODS)):
+    async with unit_of_work(db.session(write=request.method in UNSAFE_METHODS)) as session:
         yield session
 
 

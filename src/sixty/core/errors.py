@@ -284,7 +284,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         extra={"request_id": request.scope.get("state", {}).get("request_id"), "path": request.url.path},
     )
     code, title, detail = _STATUS_TEXT[500]
-    return problem_response(request, status=500, code=code, title=_(title), detail=_(detail or ""))
+    return problem_response(request, status=500, code=code, title=_(title), detail=_(detail) if detail else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
