@@ -284,7 +284,10 @@ def serve(label: str, app: str, env: dict[str, str], tools: Tools) -> Iterator[s
 
 def check_url(label: str, url: str, expected_body: bytes | None = None) -> None:
     """One request before loading a URL: measuring a stream of errors would be meaningless."""
-    status, body = fetch(url)
+    try:
+        status, body = fetch(url)
+    except OSError as error:
+        raise BenchError(f"[{label}] GET {url} failed: {error}") from error
     if status != HTTP_OK:
         excerpt = body[:2000].decode(errors="replace")
         raise BenchError(f"[{label}] GET {url} answered {status}, not {HTTP_OK}:\n{excerpt}")
@@ -438,17 +441,24 @@ def bench_sqlite(options: Options, tools: Tools, bare_rps: float) -> list[Run]:
         return bench_app("sqlite", env, options, tools, bare_rps)
 
 
-def bench_postgres(options: Options, tools: Tools, bare_rps: float, skipped: dict[str, str]) -> list[Run]:
+def check_postgres(options: Options, skipped: dict[str, str]) -> tuple[str, ...]:
+    """The backends to run: postgres only if it answers (checked before any load, to fail fast)."""
+    if "postgres" not in options.backends:
+        return options.backends
     admin_url = postgres_admin_url()
-    shown = admin_url.render_as_string(hide_password=True)
     reason = postgres_unavailable_reason(admin_url)
-    if reason is not None:
-        message = f"PostgreSQL does not answer at {shown} ({reason})"
-        if options.require_postgres:
-            raise BenchError(f"[postgres] {message}; --require-postgres was given")
-        log("postgres", f"skipped: {message}")
-        skipped["postgres"] = message
-        return []
+    if reason is None:
+        return options.backends
+    message = f"PostgreSQL does not answer at {admin_url.render_as_string(hide_password=True)} ({reason})"
+    if options.require_postgres:
+        raise BenchError(f"[postgres] {message}; --require-postgres was given")
+    log("postgres", f"skipped: {message}")
+    skipped["postgres"] = message
+    return tuple(backend for backend in options.backends if backend != "postgres")
+
+
+def bench_postgres(options: Options, tools: Tools, bare_rps: float) -> list[Run]:
+    admin_url = postgres_admin_url()
     log("postgres", f"creating a fresh database {BENCH_DATABASE}...")
     env = base_env()
     env["SIXTY_DATABASE_URL"] = fresh_postgres(admin_url)
@@ -584,16 +594,19 @@ def parse_options(argv: list[str] | None) -> Options:
 def benchmark(options: Options) -> int:
     ensure_cpus()
     tools = Tools(wrk=ensure_tool("wrk", "wrk"), taskset=ensure_tool("taskset", "util-linux"))
+    skipped: dict[str, str] = {}
+    backends = check_postgres(options, skipped)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     bare = bench_bare(options, tools, base_env())
     runs = [bare]
-    skipped: dict[str, str] = {}
-    for backend in options.backends:
+    for backend in backends:
         if backend == "sqlite":
             runs += bench_sqlite(options, tools, bare.requests_per_s)
         else:
-            runs += bench_postgres(options, tools, bare.requests_per_s, skipped)
+            runs += bench_postgres(options, tools, bare.requests_per_s)
     print_table(runs)
+    for backend, reason in skipped.items():
+        print(f"skipped {backend}: {reason}")
     path = write_results(runs, options, skipped)
     print(f"\nwrote {path.relative_to(ROOT)}")
     missed = [f"{run.backend}/{run.scenario}" for run in runs if run.met is False]

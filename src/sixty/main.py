@@ -7,17 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from sixty import __version__
 from sixty.core import health
 from sixty.core.cache import create_cache
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
-from sixty.core.docs import install_docs
-from sixty.core.errors import install_error_handlers, problem_responses
+from sixty.core.docs import install_docs, install_openapi
+from sixty.core.errors import install_error_handlers
 from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
-from sixty.core.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware, RequestContextMiddleware
+from sixty.core.middleware import BodyLimitMiddleware, GZipMiddleware, Metrics, RequestContextMiddleware
 from sixty.core.pagination import CursorCodec
 from sixty.modules import resolve
 
@@ -63,7 +62,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        responses=problem_responses(500),
+        # Prometheus metrics and our access log cover this; OpenTelemetry stays off unless wired up.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = db
@@ -76,10 +76,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(health.router)
     for module in modules:
         app.include_router(module.router())
+    install_openapi(app)
     if settings.docs_enabled:
         install_docs(app)
 
-    # Added innermost first: a request passes context -> metrics -> CORS -> gzip -> body limit -> routes.
+    # Added innermost first: a request passes context -> CORS -> gzip -> body limit -> routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
     if settings.cors_origins:
@@ -90,9 +91,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
-    if settings.metrics_enabled:
-        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(
-        RequestContextMiddleware, default_locale=settings.default_locale, access_log=settings.access_log
+        RequestContextMiddleware,
+        default_locale=settings.default_locale,
+        access_log=settings.access_log,
+        metrics=app.state.metrics if settings.metrics_enabled else None,
     )
     return app

@@ -43,11 +43,14 @@ class MemoryCache:
         entry = self._live(key)
         return entry[0] if entry else None
 
-    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        self._data[key] = (value, time.monotonic() + ttl if ttl else None)
+    def _store(self, key: str, value: bytes, expires: float | None) -> None:
+        self._data[key] = (value, expires)
         self._data.move_to_end(key)
         while len(self._data) > self.max_entries:
             self._data.popitem(last=False)
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        self._store(key, value, time.monotonic() + ttl if ttl else None)
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -56,7 +59,7 @@ class MemoryCache:
         entry = self._live(key)
         value = int(entry[0]) + 1 if entry else 1
         expires = entry[1] if entry else (time.monotonic() + ttl if ttl else None)
-        self._data[key] = (str(value).encode(), expires)
+        self._store(key, str(value).encode(), expires)
         return value
 
     async def ping(self) -> None:

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from sixty.core.i18n import N_, _
 
@@ -261,8 +262,25 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+_HTTP_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path supports (Starlette names only its first matching route's),
+    found by asking the routes whether each method would match fully."""
+    allowed = [
+        method
+        for method in _HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.routes)
+    ]
+    return ", ".join(allowed) or None
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allow := _allowed_methods(request)):
+        headers["Allow"] = allow
     code, title, detail = _STATUS_TEXT.get(
         exc.status_code,
         (HTTPStatus(exc.status_code).name.lower(), HTTPStatus(exc.status_code).phrase, None),
@@ -273,7 +291,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         code=code,
         title=_(title),
         detail=_(detail) if detail else None,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
@@ -294,29 +312,58 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected)
 
 
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request.",
+    401: "Not authenticated.",
+    403: "Authenticated, but not allowed to do this.",
+    404: "The resource does not exist, or is not visible to the caller.",
+    405: "Method not allowed.",
+    409: "Conflicts with the current state.",
+    410: "No longer available.",
+    412: "The `If-Match` precondition failed: the resource changed.",
+    413: "The request body is too large.",
+    415: "The request body is not JSON.",
+    422: "Invalid input: `errors` lists each bad field.",
+    429: "Rate limited; see `Retry-After`.",
+    500: "Unexpected error; details are logged under the request id.",
+    503: "A dependency is unavailable.",
+}
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    code, title, detail = _STATUS_TEXT.get(status, (HTTPStatus(status).name.lower(), HTTPStatus(status).phrase, None))
+    example: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail or PROBLEM_DESCRIPTIONS.get(status),
+        "instance": "/api/notes/5d7c2b1e-7c3f-4a5e-9d59-6a1f3f0c2b11",
+        "code": code,
+        "request_id": "9f1c2d3e4b5a69788796a5b4c3d2e1f0",
+    }
+    if status == 422:
+        example.update(
+            code="validation_failed",
+            type=problem_type("validation_failed"),
+            title="Validation failed",
+            detail="The request has 1 invalid field(s).",
+            errors=[{"loc": ["body", "title"], "field": "title", "message": "This field is required.", "type": "missing"}],
+        )
+    return example
+
+
+def problem_response_doc(status: int) -> dict[str, Any]:
+    return {
+        "description": PROBLEM_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/ProblemDetails"},
+                "example": problem_example(status),
+            }
+        },
+    }
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem documents for `statuses`."""
-    descriptions = {
-        400: "Malformed request.",
-        401: "Not authenticated.",
-        403: "Authenticated, but not allowed to do this.",
-        404: "The resource does not exist, or is not visible to the caller.",
-        405: "Method not allowed.",
-        409: "Conflicts with the current state.",
-        410: "No longer available.",
-        412: "The `If-Match` precondition failed: the resource changed.",
-        413: "The request body is too large.",
-        415: "The request body is not JSON.",
-        422: "Invalid input: `errors` lists each bad field.",
-        429: "Rate limited; see `Retry-After`.",
-        500: "Unexpected error; details are logged under the request id.",
-        503: "A dependency is unavailable.",
-    }
-    return {
-        status: {
-            "model": ProblemDetails,
-            "description": descriptions.get(status, HTTPStatus(status).phrase),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
-        }
-        for status in statuses
-    }
+    return {status: problem_response_doc(status) for status in statuses}

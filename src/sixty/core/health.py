@@ -6,12 +6,11 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from sixty.core.errors import problem_responses
 
 logger = logging.getLogger("sixty.health")
 
@@ -67,7 +66,7 @@ async def readyz(request: Request) -> Response:
             checks[name] = f"error: {type(exc).__name__}"
     ok = all(value == "ok" for value in checks.values())
     body = Health(status="ok" if ok else "unavailable", checks=checks)
-    return ORJSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
 @router.get(
@@ -75,7 +74,16 @@ async def readyz(request: Request) -> Response:
     summary="Prometheus metrics",
     description="Request counts and latency histograms by route template, in the Prometheus text format.",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}, **problem_responses(404)},
+    responses={
+        200: {
+            "content": {
+                CONTENT_TYPE_LATEST: {
+                    "schema": {"type": "string"},
+                    "example": 'http_requests_total{method="GET",route="/api/hello",status="200"} 42.0\n',
+                }
+            }
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

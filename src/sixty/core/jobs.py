@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import JSON, String, Text, delete, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from sixty.core.config import JobsBackend, Settings
 from sixty.core.db import Database
@@ -113,7 +113,12 @@ def enqueue(
 ) -> Job:
     """Buffer a job; it is handed over only if `session`'s transaction commits."""
     job = Job(name=name, payload=payload, run_at=utcnow() + (delay or timedelta()))
-    session.sync_session.info.setdefault(_BUFFER_KEY, []).append(job)
+    sync_session = session.sync_session
+    if not sync_session.in_transaction():
+        # Start the (lazy, I/O-free) transaction now, so that its end, by commit, rollback
+        # or close, always fires the events that hand the buffer over or drop it.
+        sync_session.begin()
+    sync_session.info.setdefault(_BUFFER_KEY, []).append(job)
     return job
 
 
@@ -271,9 +276,12 @@ def _hand_over(session: Session) -> None:
         backend.wakeup.set()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_buffer(session: Session) -> None:
-    session.info.pop(_BUFFER_KEY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_buffer(session: Session, transaction: SessionTransaction) -> None:
+    # Whatever is still buffered when the outermost transaction ends was not committed
+    # (after_commit has already taken what was): rollback, close, or a failed commit.
+    if transaction.parent is None:
+        session.info.pop(_BUFFER_KEY, None)
 
 
 class Worker:

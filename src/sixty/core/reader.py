@@ -132,7 +132,8 @@ class AsyncpgReader(_CompilingReader):
             await dialect.setup_asyncpg_json_codec(holder)
             await dialect.setup_asyncpg_jsonb_codec(holder)
 
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=init)
+        # min_size=0: the app starts while the database is down; /readyz reports it.
+        pool = await asyncpg.create_pool(dsn, min_size=0, max_size=max_size, init=init)
         return cls(dialect, pool, pool=pool)
 
     async def one(self, statement: Executable, **params: Any) -> Row | None:

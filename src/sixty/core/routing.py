@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, params
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
@@ -33,8 +34,15 @@ class JSONRoute(APIRoute):
         async def checked_handler(request: Request) -> Response:
             headers = request.headers
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-            if has_body and not _is_json(headers.get("content-type", "")):
-                raise UnsupportedMediaType(N_("Send the request body as application/json."))
+            if has_body:
+                if not _is_json(headers.get("content-type", "")):
+                    raise UnsupportedMediaType(N_("Send the request body as application/json."))
+                try:  # JSON is UTF-8 (RFC 8259); anything else is malformed JSON, like a syntax error
+                    (await request.body()).decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise RequestValidationError(
+                        [{"type": "json_invalid", "loc": ("body", error.start), "msg": "invalid UTF-8", "input": None}]
+                    ) from None
             return await handler(request)
 
         return checked_handler

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator
 
 from sixty.core.errors import problem_responses
-from sixty.core.i18n import N_
 from sixty.core.routing import module_router
 from sixty.hello import service
 from sixty.hello.schemas import Greeting
@@ -16,21 +14,19 @@ from sixty.hello.schemas import Greeting
 router = module_router("/api/hello", "hello")
 
 
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError(N_("Must contain printable characters only."))
-    return value
-
+# Printable: no control characters (C0, DEL, C1), soft hyphen, zero-width and bidi
+# controls, or line/paragraph separators. The same pattern is in the OpenAPI schema.
+PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+$"
 
 Name = Annotated[
     str | None,
     Query(
         min_length=1,
         max_length=64,
-        description="Who to greet: 1..64 printable characters.",
+        pattern=PRINTABLE,
+        description="Who to greet: 1..64 printable characters (no control or invisible formatting characters).",
         examples=["Ada"],
     ),
-    AfterValidator(lambda value: None if value is None else _printable(value)),
 ]
 
 

@@ -4,13 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from sixty.core.i18n import N_
 from sixty.core.pagination import Page
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# 1..200 characters as sent, at least one of them not blank; stored without surrounding blanks.
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(str.strip)]
 Body = Annotated[str, StringConstraints(max_length=100_000)]
 
 NoteSort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
@@ -29,7 +30,7 @@ class NoteCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Groceries", "body": "Milk, eggs, coffee."}]})
 
-    title: Title = Field(description="1..200 characters, surrounding whitespace removed.")
+    title: Title = Field(description="1..200 characters, not all blank; surrounding blanks are removed.")
     body: Body = Field(default="", description="Up to 100,000 characters.")
 
 

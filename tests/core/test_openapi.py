@@ -1,0 +1,169 @@
+"""B19: the OpenAPI document is valid and complete, the docs work offline, and
+schemathesis finds no failure against a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from openapi_spec_validator import validate
+
+from sixty.core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_document_is_valid_openapi_31(app: FastAPI) -> None:
+    document = app.openapi()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_operation_is_documented(app: FastAPI) -> None:
+    document = app.openapi()
+    tags = {tag["name"] for tag in document["tags"]}
+    for path, method, operation in operations(document):
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary"), where
+        assert operation.get("description"), where
+        assert set(operation["tags"]) <= tags, where
+        responses = operation["responses"]
+        assert "500" in responses, where
+        for status, response in responses.items():
+            content = response.get("content", {})
+            if status.startswith(("4", "5")) and status != "503":
+                assert "application/problem+json" in content, (where, status)
+                assert "application/json" not in content, (where, status)
+            if status.startswith("2") and content:
+                media = next(iter(content.values()))
+                assert "example" in media or "examples" in media, (where, status)
+        has_input = bool(operation.get("parameters")) or "requestBody" in operation
+        if has_input:
+            assert "422" in responses, where
+        if "requestBody" in operation:
+            assert {"413", "415"} <= responses.keys(), where
+
+
+def test_problem_schema_is_registered(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    assert "ProblemDetails" in schemas
+    assert "FieldError" in schemas
+    assert "HTTPValidationError" not in schemas
+
+
+def test_each_module_has_a_tag(app: FastAPI) -> None:
+    names = [tag["name"] for tag in app.openapi()["tags"]]
+    assert names == ["health", "hello", "notes"]
+
+
+async def test_swagger_ui_and_redoc_are_served_offline(client: AsyncClient) -> None:
+    swagger = await client.get("/docs")
+    redoc = await client.get("/redoc")
+    for page in (swagger, redoc):
+        assert page.status_code == 200
+        assert "cdn." not in page.text
+        assert "fonts.googleapis" not in page.text
+    assert "/docs/assets/swagger-ui-bundle.js" in swagger.text
+    assert "/docs/assets/redoc.standalone.js" in redoc.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        response = await client.get(f"/docs/assets/{asset}")
+        assert response.status_code == 200, asset
+        assert len(response.content) > 10_000
+    spec = await client.get("/openapi.json")
+    assert spec.json()["info"]["title"] == "Sixty"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The app under uvicorn on loopback, on the suite's database (migrated already)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SIXTY_ENV": "test",
+        "SIXTY_SECRET_KEY": settings.secret_key,
+        "SIXTY_DATA_DIR": str(tmp_path),
+        "SIXTY_DATABASE_URL": settings.database_url or f"sqlite+aiosqlite:///{settings.data_dir / 'sixty.db'}",
+        "SIXTY_ACCESS_LOG": "false",
+        "SIXTY_LOG_LEVEL": "WARNING",
+    }
+    if settings.redis_url:
+        env["SIXTY_REDIS_URL"] = settings.redis_url
+    command = [sys.executable, "-m", "uvicorn", "sixty.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")  # a file, not a pipe: an unread pipe fills up and stalls the server
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-4000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_schemathesis_finds_no_failure(live_server: str, tmp_path: Path) -> None:
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(ROOT / "tests" / "schemathesis.toml"),
+        "--no-color",
+        "run",
+        f"{live_server}/openapi.json",
+        "--mode",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--seed",
+        "20261126",
+        "--max-examples",
+        "40",
+        "--max-time",
+        "120",
+        "--workers",
+        "1",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary
+    assert "failures" not in summary.split("SUMMARY")[-1].lower() or " 0 failures" in summary, summary
