@@ -22,6 +22,6 @@ def compile_catalogs(locales_dir: Path) -> list[Path]:
     return compiled
 
 
-class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling is only in the build env
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         compile_catalogs(Path(self.root) / "src" / "sixty" / "locales")

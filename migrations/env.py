@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from sixty.core.config import Settings
@@ -21,7 +23,7 @@ def _settings() -> Settings:
     return settings if isinstance(settings, Settings) else Settings()
 
 
-def _render_item(kind: str, obj: object, _context: object) -> str | bool:
+def _render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     # Migrations stay free of our Python types: UTCDateTime is a plain timezone-aware DateTime.
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

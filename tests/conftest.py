@@ -29,13 +29,15 @@ REDIS_URL = os.environ.get("SIXTY_TEST_REDIS_URL") or None
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
-def _create_postgres_database(admin_url: str) -> str:
+def create_postgres_database(admin_url: str) -> str:
     """A new empty database next to the one in `admin_url`; returns its async URL."""
     name = f"sixty_test_{uuid.uuid4().hex[:12]}"
     url = make_url(admin_url)
 
     async def create() -> None:
-        connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        connection = await asyncpg.connect(
+            url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         try:
             await connection.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -45,7 +47,7 @@ def _create_postgres_database(admin_url: str) -> str:
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
-def _drop_postgres_database(admin_url: str, database_url: str) -> None:
+def drop_postgres_database(admin_url: str, database_url: str) -> None:
     name = make_url(database_url).database
     url = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -62,7 +64,7 @@ def _drop_postgres_database(admin_url: str, database_url: str) -> None:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data_dir = tmp_path_factory.mktemp("sixty-data")
-    database_url = _create_postgres_database(POSTGRES_URL) if POSTGRES_URL else None
+    database_url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else None
     test_settings = Settings(
         env="test",
         secret_key=TEST_SECRET,
@@ -71,12 +73,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         redis_url=REDIS_URL,
         jobs_run_in_app=False,  # tests run jobs explicitly, on the test's own connection
         access_log=False,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     migrate.upgrade(test_settings)
     yield test_settings
     if POSTGRES_URL and database_url:
-        _drop_postgres_database(POSTGRES_URL, database_url)
+        drop_postgres_database(POSTGRES_URL, database_url)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,9 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from openapi_spec_validator import validate
 
+from sixty.core import migrate
 from sixty.core.config import Settings
+from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -99,14 +101,18 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """The app under uvicorn on loopback, on the suite's database (migrated already)."""
+    """The app under uvicorn on loopback, on a database of its own (what it writes is
+    committed, and must not leak into the suite's database)."""
     port = _free_port()
+    database_url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else None
+    own = settings.model_copy(update={"data_dir": tmp_path, "database_url": database_url})
+    migrate.upgrade(own)
     env = {
         **os.environ,
         "SIXTY_ENV": "test",
         "SIXTY_SECRET_KEY": settings.secret_key,
         "SIXTY_DATA_DIR": str(tmp_path),
-        "SIXTY_DATABASE_URL": settings.database_url or f"sqlite+aiosqlite:///{settings.data_dir / 'sixty.db'}",
+        "SIXTY_DATABASE_URL": own.effective_database_url,
         "SIXTY_ACCESS_LOG": "false",
         "SIXTY_LOG_LEVEL": "WARNING",
     }
@@ -136,6 +142,8 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        if POSTGRES_URL and database_url:
+            drop_postgres_database(POSTGRES_URL, database_url)
 
 
 def test_schemathesis_finds_no_failure(live_server: str, tmp_path: Path) -> None:

@@ -14,4 +14,6 @@ async def create_note(session: AsyncSession, *, title: str = "A note", body: str
 
 
 async def create_notes(session: AsyncSession, count: int, *, prefix: str = "Note") -> list[Note]:
-    return [await create_note(session, title=f"{prefix} {index}", body=f"Body {index}") for index in range(count)]
+    return [
+        await create_note(session, title=f"{prefix} {index}", body=f"Body {index}") for index in range(count)
+    ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from httpx import AsyncClient
@@ -31,7 +32,9 @@ async def test_create_read_update_delete(client: AsyncClient) -> None:
     assert read.json() == note
     assert read.headers["etag"] == etag
 
-    patched = await client.patch(f"/api/notes/{note['id']}", json={"body": "Milk, eggs"}, headers={"If-Match": etag})
+    patched = await client.patch(
+        f"/api/notes/{note['id']}", json={"body": "Milk, eggs"}, headers={"If-Match": etag}
+    )
     assert patched.status_code == 200
     assert patched.json()["title"] == "Groceries"
     assert patched.json()["body"] == "Milk, eggs"
@@ -134,7 +137,8 @@ async def test_invalid_create_is_422_and_writes_nothing(
     assert problem["status"] == 422
     assert problem["code"] == "validation_failed"
     assert {"field": field, "type": kind}.items() <= problem["errors"][0].items() or any(
-        error["field"] == field and error["type"].startswith(kind.split("_")[0]) for error in problem["errors"]
+        error["field"] == field and error["type"].startswith(kind.split("_")[0])
+        for error in problem["errors"]
     )
     assert await note_count(session) == before
 
@@ -167,10 +171,16 @@ async def test_malformed_json_is_422(client: AsyncClient, session: AsyncSession)
     assert await note_count(session) == before
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
-async def test_wrong_content_type_is_415(client: AsyncClient, session: AsyncSession, content_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_wrong_content_type_is_415(
+    client: AsyncClient, session: AsyncSession, content_type: str
+) -> None:
     before = await note_count(session)
-    response = await client.post("/api/notes", content=b'{"title": "t"}', headers={"Content-Type": content_type})
+    response = await client.post(
+        "/api/notes", content=b'{"title": "t"}', headers={"Content-Type": content_type}
+    )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
     assert await note_count(session) == before
@@ -178,7 +188,9 @@ async def test_wrong_content_type_is_415(client: AsyncClient, session: AsyncSess
 
 async def test_json_with_charset_and_vendor_suffix_is_accepted(client: AsyncClient) -> None:
     for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
-        response = await client.post("/api/notes", content=b'{"title": "t"}', headers={"Content-Type": content_type})
+        response = await client.post(
+            "/api/notes", content=b'{"title": "t"}', headers={"Content-Type": content_type}
+        )
         assert response.status_code == 201, content_type
 
 
@@ -193,7 +205,7 @@ async def test_oversized_body_is_413_and_writes_nothing(client: AsyncClient, ses
 
 
 async def test_oversized_streamed_body_is_413(client: AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"title": "t", "body": "'
         for _ in range(20):
             yield b"x" * 100_000
@@ -249,12 +261,16 @@ async def test_list_default_is_newest_first(client: AsyncClient) -> None:
     assert "body" in items[0]
 
 
-async def test_search_in_title_and_body_case_insensitively(client: AsyncClient, session: AsyncSession) -> None:
+async def test_search_in_title_and_body_case_insensitively(
+    client: AsyncClient, session: AsyncSession
+) -> None:
     await create_note(session, title="Buy MILK", body="")
     await create_note(session, title="Other", body="remember the milk")
     await create_note(session, title="Unrelated", body="nothing")
     await create_note(session, title="100% sure", body="under_score")
-    titles = {item["title"] for item in (await client.get("/api/notes", params={"q": "milk"})).json()["items"]}
+    titles = {
+        item["title"] for item in (await client.get("/api/notes", params={"q": "milk"})).json()["items"]
+    }
     assert titles == {"Buy MILK", "Other"}
     # LIKE wildcards in the query are taken literally.
     percent = (await client.get("/api/notes", params={"q": "%"})).json()["items"]
@@ -267,7 +283,9 @@ async def test_search_pages_with_cursor(client: AsyncClient, session: AsyncSessi
     await create_notes(session, 5, prefix="match")
     await create_notes(session, 5, prefix="other")
     first = (await client.get("/api/notes", params={"q": "match", "limit": 3})).json()
-    second = (await client.get("/api/notes", params={"q": "match", "limit": 3, "cursor": first["next_cursor"]})).json()
+    second = (
+        await client.get("/api/notes", params={"q": "match", "limit": 3, "cursor": first["next_cursor"]})
+    ).json()
     titles = [item["title"] for item in first["items"] + second["items"]]
     assert len(titles) == 5
     assert all(title.startswith("match") for title in titles)

@@ -75,7 +75,7 @@ class RedisCache:
         self.prefix = prefix
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self.client.get(self.prefix + key)
+        value: bytes | None = await self.client.get(self.prefix + key)  # type: ignore[assignment]  # no decode_responses: bytes
         return value
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:

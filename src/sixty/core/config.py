@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "change-me-in-production"
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - the sentinel that production refuses
 
 
 class Environment(StrEnum):
@@ -49,10 +48,7 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    public_base_url: str | None = None
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["127.0.0.1"]
-    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True
@@ -88,7 +84,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @cached_property
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -76,9 +76,7 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         write_bind = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
-        self.write_sessions = async_sessionmaker(
-            write_bind, expire_on_commit=False
-        )
+        self.write_sessions = async_sessionmaker(write_bind, expire_on_commit=False)
 
     def session(self, *, write: bool = True) -> AsyncSession:
         factory = self.write_sessions if write else self.sessions
@@ -107,6 +105,8 @@ class Database:
         for factory in (self.sessions, self.write_sessions):
             factory.configure(bind=connection, join_transaction_mode="create_savepoint")
         driver = (await connection.get_raw_connection()).driver_connection
+        if driver is None:
+            raise RuntimeError("the connection has no driver connection to read on")
         if self.is_sqlite:
             self._reader = SQLiteReader(self.engine.dialect, driver._conn, owned=False)
         else:

@@ -31,6 +31,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """As `get_session`, but taking the write lock up front whatever the method (a GET that writes)."""
+    async with unit_of_work(get_database(request).session(write=True)) as session:
+        yield session
+
+
 async def get_reader(request: Request) -> Reader:
     return get_database(request).reader
 
@@ -38,5 +44,6 @@ async def get_reader(request: Request) -> Reader:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit happens before the response goes out.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 # Reads that serve GETs: compiled Core statements on the driver (core/reader.py).
 ReaderDep = Annotated[Reader, Depends(get_reader)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import FastAPI, Request
@@ -28,7 +28,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class FieldError(BaseModel):
-    loc: list[str | int] = Field(description="Where the bad value is: `body`, `query`, `path`, `header`, then the field path.")
+    loc: list[str | int] = Field(
+        description="Where the bad value is: `body`, `query`, `path`, `header`, then the field path."
+    )
     field: str = Field(description="Dotted field name, without the location.")
     message: str = Field(description="What is wrong, in the negotiated language.")
     type: str = Field(description="Machine-readable error type, e.g. `string_too_long`.")
@@ -59,7 +61,9 @@ class ProblemDetails(BaseModel):
     instance: str | None = Field(default=None, description="The request path.")
     code: str = Field(description="Stable machine-readable error code.")
     request_id: str | None = Field(default=None, description="The request's `X-Request-ID`.")
-    errors: list[FieldError] | None = Field(default=None, description="One entry per invalid field (422 only).")
+    errors: list[FieldError] | None = Field(
+        default=None, description="One entry per invalid field (422 only)."
+    )
 
 
 class Problem(Exception):
@@ -148,9 +152,17 @@ _STATUS_TEXT: dict[int, tuple[str, str, str | None]] = {
     403: ("forbidden", N_("Forbidden"), None),
     404: ("not_found", N_("Not found"), N_("The requested resource does not exist.")),
     405: ("method_not_allowed", N_("Method not allowed"), N_("This method is not allowed on this resource.")),
-    413: ("content_too_large", N_("Content too large"), N_("The request body is larger than this endpoint accepts.")),
+    413: (
+        "content_too_large",
+        N_("Content too large"),
+        N_("The request body is larger than this endpoint accepts."),
+    ),
     415: ("unsupported_media_type", N_("Unsupported media type"), None),
-    500: ("internal_error", N_("Internal server error"), N_("An unexpected error occurred; it has been logged.")),
+    500: (
+        "internal_error",
+        N_("Internal server error"),
+        N_("An unexpected error occurred; it has been logged."),
+    ),
 }
 
 # Per-field messages for the validation errors clients meet most; others keep Pydantic's text.
@@ -241,16 +253,16 @@ def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def handle_problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Problem)
+async def handle_problem(request: Request, error: Exception) -> Response:
+    exc = cast(Problem, error)
     detail = _format(exc.detail, exc.params) if exc.detail else None
     return problem_response(
         request, status=exc.status, code=exc.code, title=_(exc.title), detail=detail, headers=exc.headers
     )
 
 
-async def handle_validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+async def handle_validation_error(request: Request, error: Exception) -> Response:
+    exc = cast(RequestValidationError, error)
     errors = [_field_error(error) for error in exc.errors()]
     return problem_response(
         request,
@@ -271,13 +283,16 @@ def _allowed_methods(request: Request) -> str | None:
     allowed = [
         method
         for method in _HTTP_METHODS
-        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.routes)
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.routes
+        )
     ]
     return ", ".join(allowed) or None
 
 
-async def handle_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+async def handle_http_exception(request: Request, error: Exception) -> Response:
+    exc = cast(StarletteHTTPException, error)
     headers = dict(exc.headers or {})
     if exc.status_code == 405 and (allow := _allowed_methods(request)):
         headers["Allow"] = allow
@@ -302,7 +317,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         extra={"request_id": request.scope.get("state", {}).get("request_id"), "path": request.url.path},
     )
     code, title, detail = _STATUS_TEXT[500]
-    return problem_response(request, status=500, code=code, title=_(title), detail=_(detail) if detail else None)
+    return problem_response(
+        request, status=500, code=code, title=_(title), detail=_(detail) if detail else None
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -331,7 +348,9 @@ PROBLEM_DESCRIPTIONS = {
 
 
 def problem_example(status: int) -> dict[str, Any]:
-    code, title, detail = _STATUS_TEXT.get(status, (HTTPStatus(status).name.lower(), HTTPStatus(status).phrase, None))
+    code, title, detail = _STATUS_TEXT.get(
+        status, (HTTPStatus(status).name.lower(), HTTPStatus(status).phrase, None)
+    )
     example: dict[str, Any] = {
         "type": problem_type(code),
         "title": title,
@@ -347,7 +366,14 @@ def problem_example(status: int) -> dict[str, Any]:
             type=problem_type("validation_failed"),
             title="Validation failed",
             detail="The request has 1 invalid field(s).",
-            errors=[{"loc": ["body", "title"], "field": "title", "message": "This field is required.", "type": "missing"}],
+            errors=[
+                {
+                    "loc": ["body", "title"],
+                    "field": "title",
+                    "message": "This field is required.",
+                    "type": "missing",
+                }
+            ],
         )
     return example
 

@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
-
 logger = logging.getLogger("sixty.health")
 
 router = APIRouter(tags=["health"])

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -124,7 +125,7 @@ def enqueue(
 
 class JobBackend(Protocol):
     async def submit(self, jobs: list[Job]) -> None: ...
-    async def claim(self, timeout: float) -> Job | None: ...
+    async def claim(self, wait: float) -> Job | None: ...
     async def complete(self, job: Job) -> None: ...
     async def retry(self, job: Job, error: str, run_at: datetime) -> None: ...
     async def bury(self, job: Job, error: str) -> None: ...
@@ -149,9 +150,9 @@ class MemoryBackend:
     async def submit(self, jobs: list[Job]) -> None:
         self.push(jobs)
 
-    async def claim(self, timeout: float) -> Job | None:
+    async def claim(self, wait: float) -> Job | None:
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            return await asyncio.wait_for(self.queue.get(), wait)
         except TimeoutError:
             return None
 
@@ -196,7 +197,7 @@ class DatabaseBackend:
                 logger.debug("duplicate job skipped", extra={"dedupe_key": job.dedupe_key})
         self.wakeup.set()
 
-    async def claim(self, timeout: float) -> Job | None:
+    async def claim(self, wait: float) -> Job | None:
         now = utcnow()
         claimable = (
             select(JobRecord.id)
@@ -221,12 +222,12 @@ class DatabaseBackend:
             row = (await session.execute(statement)).first()
         if row is None:
             self.wakeup.clear()
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), wait)
             return None
-        return Job(name=row.name, payload=row.payload, id=row.id, attempts=row.attempts - 1, run_at=row.run_at)
+        return Job(
+            name=row.name, payload=row.payload, id=row.id, attempts=row.attempts - 1, run_at=row.run_at
+        )
 
     async def _finish(self, job: Job, **values: Any) -> None:
         async with self.db.session() as session, session.begin():
@@ -359,10 +360,8 @@ class Scheduler:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self.enqueue_due()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.tick)
-            except TimeoutError:
-                pass
 
 
 @registry.task("jobs.purge", every=timedelta(hours=1))

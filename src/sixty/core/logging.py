@@ -27,9 +27,7 @@ class JSONFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        entry.update(
-            (key, value) for key, value in vars(record).items() if key not in _RESERVED
-        )
+        entry.update((key, value) for key, value in vars(record).items() if key not in _RESERVED)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
@@ -37,9 +35,7 @@ class JSONFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        extra = " ".join(
-            f"{key}={value}" for key, value in vars(record).items() if key not in _RESERVED
-        )
+        extra = " ".join(f"{key}={value}" for key, value in vars(record).items() if key not in _RESERVED)
         request_id = request_id_var.get()
         line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
         if request_id:

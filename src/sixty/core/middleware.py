@@ -57,9 +57,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming_id = _header(scope, b"x-request-id")
-        request_id = (
-            incoming_id if incoming_id and _VALID_REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
-        )
+        request_id = incoming_id if incoming_id and _VALID_REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
         locale = negotiate(_header(scope, b"accept-language"), self.default_locale)
         scope.setdefault("state", {})["request_id"] = request_id
         id_token = request_id_var.set(request_id)

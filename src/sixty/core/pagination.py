@@ -21,11 +21,11 @@ import orjson
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, Select, and_, bindparam, or_
+from sqlalchemy import Integer, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from sixty.core.i18n import N_, _
-from sixty.core.reader import Reader, Row
+from sixty.core.reader import AnySelect, Reader, Row
 
 ItemT = TypeVar("ItemT")
 
@@ -35,7 +35,9 @@ MAX_LIMIT = 100
 
 class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ class SortKey:
     tiebreak: InstrumentedAttribute[Any]
 
 
-def sort_keys(tiebreak: InstrumentedAttribute[Any], **columns: InstrumentedAttribute[Any]) -> dict[str, SortKey]:
+def sort_keys(
+    tiebreak: InstrumentedAttribute[Any], **columns: InstrumentedAttribute[Any]
+) -> dict[str, SortKey]:
     """`sort=field` and `sort=-field` for each allowed column."""
     keys: dict[str, SortKey] = {}
     for name, column in columns.items():
@@ -143,7 +147,7 @@ def _from_json(value: Any, column: InstrumentedAttribute[Any]) -> Any:
     return value
 
 
-def keyset_page(base: Select[Any], sort: SortKey, *, after: bool) -> Select[Any]:
+def keyset_page(base: AnySelect, sort: SortKey, *, after: bool) -> AnySelect:
     """`base` ordered by `sort`, limited to `:limit` rows, and when `after` is set,
     starting past the row at (`:after_value`, `:after_key`). Build it once per shape."""
     column, tiebreak = sort.column, sort.tiebreak
@@ -160,7 +164,7 @@ def keyset_page(base: Select[Any], sort: SortKey, *, after: bool) -> Select[Any]
 
 async def paginate(
     reader: Reader,
-    statement_for: Callable[[bool], Select[Any]],
+    statement_for: Callable[[bool], AnySelect],
     *,
     sort: SortKey,
     params: PageParams,
@@ -183,5 +187,7 @@ async def paginate(
         return rows, None
     rows = rows[: params.limit]
     last = rows[-1]
-    next_cursor = codec.encode([sort.name, _to_json(last[sort.column.key]), _to_json(last[sort.tiebreak.key])])
+    next_cursor = codec.encode(
+        [sort.name, _to_json(last[sort.column.key]), _to_json(last[sort.tiebreak.key])]
+    )
     return rows, next_cursor

@@ -24,12 +24,15 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
+from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 Row = dict[str, Any]
+# A SELECT of any columns (Select is generic over its column types).
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,7 @@ def compile_read(statement: Executable, dialect: Dialect) -> CompiledRead:
         for column in compiled._result_columns
     )
     defaults = {
-        name: value
-        for name, value in compiled.construct_params(_check=False).items()
-        if value is not None
+        name: value for name, value in compiled.construct_params(_check=False).items() if value is not None
     }
     return CompiledRead(sql=str(compiled), params=params, columns=columns, defaults=defaults)
 

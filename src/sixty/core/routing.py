@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.message
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, params
@@ -19,13 +19,15 @@ def _is_json(content_type: str) -> bool:
     message = email.message.Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 class JSONRoute(APIRoute):
     """An APIRoute whose JSON body must come as `application/json` (or `+json`)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         body = self.body_field
         if body is None or isinstance(body.field_info, params.Form | params.File):
@@ -41,7 +43,14 @@ class JSONRoute(APIRoute):
                     (await request.body()).decode("utf-8")
                 except UnicodeDecodeError as error:
                     raise RequestValidationError(
-                        [{"type": "json_invalid", "loc": ("body", error.start), "msg": "invalid UTF-8", "input": None}]
+                        [
+                            {
+                                "type": "json_invalid",
+                                "loc": ("body", error.start),
+                                "msg": "invalid UTF-8",
+                                "input": None,
+                            }
+                        ]
                     ) from None
             return await handler(request)
 

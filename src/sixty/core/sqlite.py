@@ -6,8 +6,8 @@ thread and wakes the event loop for each result; a primary-key read costs a
 dozen such hops. In WAL mode readers never wait for locks, so here statements
 that only read run directly on the event loop thread (microseconds), and only
 work that can wait for the write lock or touch the disk (BEGIN IMMEDIATE,
-INSERT/UPDATE/DELETE, DDL, committing a transaction that wrote) goes to a
-worker thread, so one writer waiting for another never blocks the loop.
+INSERT/UPDATE/DELETE, DDL, committing a transaction that wrote) goes to the
+connection's own thread, so one writer waiting for another never blocks the loop.
 Calls on one connection are never concurrent: SQLAlchemy awaits each in turn.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -118,14 +119,17 @@ class LoopConnection:
     """The subset of aiosqlite's Connection that SQLAlchemy's adapter uses."""
 
     # aiosqlite exposes sqlite3's errors on its module; SQLAlchemy reads them from there.
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._connection = conn  # SQLAlchemy checks this is set before commit/rollback
         self._tx = _Immediate()
         self._wrote = False
+        # A thread of its own: a connection waiting for the write lock must never hold up
+        # the lock holder's next statement (a shared pool deadlocks until busy_timeout).
+        self._thread = thread
 
     async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
+        return await asyncio.get_running_loop().run_in_executor(self._thread, partial(function, *args))
 
     @property
     def isolation_level(self) -> str | None:
@@ -156,19 +160,23 @@ class LoopConnection:
             self._conn.rollback()
 
     async def close(self) -> None:
-        await self._off_loop(self._conn.close)
+        try:
+            await self._off_loop(self._conn.close)
+        finally:
+            self._thread.shutdown(wait=False)
 
     def stop(self) -> None:
         self._conn.close()
+        self._thread.shutdown(wait=False)
 
 
 def connect_factory(database: str) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine`."""
 
     async def connect() -> LoopConnection:
-        loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(
-            None,
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sixty-sqlite")
+        conn = await asyncio.get_running_loop().run_in_executor(
+            thread,
             partial(
                 sqlite3.connect,
                 database,
@@ -177,6 +185,6 @@ def connect_factory(database: str) -> Callable[[], Any]:
                 uri=database.startswith("file:"),
             ),
         )
-        return LoopConnection(conn)
+        return LoopConnection(conn, thread)
 
     return connect

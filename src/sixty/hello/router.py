@@ -24,7 +24,7 @@ Name = Annotated[
         min_length=1,
         max_length=64,
         pattern=PRINTABLE,
-        description="Who to greet: 1..64 printable characters (no control or invisible formatting characters).",
+        description="Who to greet: 1..64 printable characters (no control or invisible format characters).",
         examples=["Ada"],
     ),
 ]

@@ -20,11 +20,13 @@ IfMatch = Annotated[
     str | None,
     Header(
         max_length=1024,
-        description='Only change the note if its current ETag is listed here (or `*`); 412 otherwise.',
+        description="Only change the note if its current ETag is listed here (or `*`); 412 otherwise.",
         examples=['"0b6f1f5e4a534b8a9a4b0f3e6a1d2c7e.1"'],
     ),
 ]
-ETAG_HEADER = {"ETag": {"description": "The note's version; send it back in `If-Match`.", "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {"description": "The note's version; send it back in `If-Match`.", "schema": {"type": "string"}}
+}
 
 
 async def note_scope() -> service.NoteScope:
@@ -46,12 +48,19 @@ def _etags(header: str | None) -> list[str] | None:
     description="Creates a note and answers it with its `Location` and `ETag`.",
     response_model=NoteRead,
     responses={
-        201: {"headers": {"Location": {"description": "The new note's URL.", "schema": {"type": "string"}}, **ETAG_HEADER},
-              "content": {"application/json": {"example": EXAMPLE}}},
+        201: {
+            "headers": {
+                "Location": {"description": "The new note's URL.", "schema": {"type": "string"}},
+                **ETAG_HEADER,
+            },
+            "content": {"application/json": {"example": EXAMPLE}},
+        },
         **problem_responses(413, 415, 422),
     },
 )
-async def create_note(data: NoteCreate, request: Request, response: Response, session: SessionDep, scope: ScopeDep) -> NoteRead:
+async def create_note(
+    data: NoteCreate, request: Request, response: Response, session: SessionDep, scope: ScopeDep
+) -> NoteRead:
     note = await service.create_note(session, data, scope=scope)
     response.headers["Location"] = str(request.url_for("get_note", note_id=note.id).path)
     response.headers["ETag"] = service.etag(note)
@@ -74,10 +83,14 @@ async def list_notes(
     scope: ScopeDep,
     page: PageParamsDep,
     codec: CodecDep,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Text to find in title or body.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Text to find in title or body.")
+    ] = None,
     sort: Annotated[NoteSort, Query(description="Sort key; `-` prefix for descending.")] = "-created_at",
 ) -> NotePage:
-    notes, next_cursor = await service.list_notes(reader, scope=scope, params=page, codec=codec, q=q, sort=sort)
+    notes, next_cursor = await service.list_notes(
+        reader, scope=scope, params=page, codec=codec, q=q, sort=sort
+    )
     return NotePage(items=[NoteRead.model_validate(note) for note in notes], next_cursor=next_cursor)
 
 
@@ -98,7 +111,9 @@ async def get_note(
     reader: ReaderDep,
     scope: ScopeDep,
     response: Response,
-    if_none_match: Annotated[str | None, Header(max_length=1024, description="ETags the client already has.")] = None,
+    if_none_match: Annotated[
+        str | None, Header(max_length=1024, description="ETags the client already has.")
+    ] = None,
 ) -> NoteRead | Response:
     note = await service.read_note(reader, note_id, scope=scope)
     tag = service.etag(note)
@@ -123,7 +138,12 @@ WRITE_RESPONSES = {
     responses=WRITE_RESPONSES,
 )
 async def replace_note(
-    note_id: uuid.UUID, data: NoteReplace, session: SessionDep, scope: ScopeDep, response: Response, if_match: IfMatch = None
+    note_id: uuid.UUID,
+    data: NoteReplace,
+    session: SessionDep,
+    scope: ScopeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> NoteRead:
     note = await service.update_note(session, note_id, data, scope=scope, if_match=_etags(if_match))
     response.headers["ETag"] = service.etag(note)
@@ -138,7 +158,12 @@ async def replace_note(
     responses=WRITE_RESPONSES,
 )
 async def update_note(
-    note_id: uuid.UUID, data: NoteUpdate, session: SessionDep, scope: ScopeDep, response: Response, if_match: IfMatch = None
+    note_id: uuid.UUID,
+    data: NoteUpdate,
+    session: SessionDep,
+    scope: ScopeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> NoteRead:
     note = await service.update_note(session, note_id, data, scope=scope, if_match=_etags(if_match))
     response.headers["ETag"] = service.etag(note)
@@ -153,5 +178,7 @@ async def update_note(
     response_class=Response,
     responses={204: {"description": "Deleted."}, **problem_responses(404, 412, 422)},
 )
-async def delete_note(note_id: uuid.UUID, session: SessionDep, scope: ScopeDep, if_match: IfMatch = None) -> None:
+async def delete_note(
+    note_id: uuid.UUID, session: SessionDep, scope: ScopeDep, if_match: IfMatch = None
+) -> None:
     await service.delete_note(session, note_id, scope=scope, if_match=_etags(if_match))

@@ -5,18 +5,21 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from sixty.core.i18n import N_
 from sixty.core.pagination import Page
 
 # 1..200 characters as sent, at least one of them not blank; stored without surrounding blanks.
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(str.strip)]
+Title = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(str.strip)
+]
 Body = Annotated[str, StringConstraints(max_length=100_000)]
 
 NoteSort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 
-EXAMPLE = {
+EXAMPLE: JsonDict = {
     "id": "0b6f1f5e-4a53-4b8a-9a4b-0f3e6a1d2c7e",
     "title": "Groceries",
     "body": "Milk, eggs, coffee.",
@@ -28,7 +31,10 @@ EXAMPLE = {
 class NoteCreate(BaseModel):
     """A new note; `body` may be empty."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Groceries", "body": "Milk, eggs, coffee."}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Groceries", "body": "Milk, eggs, coffee."}]},
+    )
 
     title: Title = Field(description="1..200 characters, not all blank; surrounding blanks are removed.")
     body: Body = Field(default="", description="Up to 100,000 characters.")
@@ -37,7 +43,9 @@ class NoteCreate(BaseModel):
 class NoteReplace(BaseModel):
     """Every field of the note (PUT)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Groceries", "body": "Milk, eggs."}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"title": "Groceries", "body": "Milk, eggs."}]}
+    )
 
     title: Title
     body: Body
@@ -46,7 +54,9 @@ class NoteReplace(BaseModel):
 class NoteUpdate(BaseModel):
     """Only the fields to change (PATCH)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Weekend groceries"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"title": "Weekend groceries"}]}
+    )
 
     # Omitted means "keep"; an explicit null is refused (SkipJsonSchema keeps null out of the schema).
     title: Title | SkipJsonSchema[None] = Field(default=None, description="Omit to keep the title.")

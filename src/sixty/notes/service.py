@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from sixty.core.errors import NotFound, PreconditionFailed
 from sixty.core.i18n import N_
 from sixty.core.pagination import CursorCodec, PageParams, keyset_page, paginate, sort_keys
-from sixty.core.reader import Reader, Row
+from sixty.core.reader import AnySelect, Reader, Row
 from sixty.notes.models import Note
 from sixty.notes.schemas import NoteCreate, NoteReplace, NoteSort, NoteUpdate
 
@@ -35,12 +34,12 @@ def etag(note: Note | Row) -> str:
     return f'"{note_id.hex}.{version}"'
 
 
-def _visible(statement: Select[Any], scope: NoteScope) -> Select[Any]:
+def _visible(statement: AnySelect, scope: NoteScope) -> AnySelect:
     return statement
 
 
 @cache
-def _read_statement(scope: NoteScope) -> Select[Any]:
+def _read_statement(scope: NoteScope) -> AnySelect:
     return _visible(select(*NOTE_COLUMNS).where(Note.id == bindparam("note_id")), scope)
 
 
@@ -51,10 +50,10 @@ def search_pattern(q: str) -> str:
 
 
 @cache
-def _list_statement(scope: NoteScope, sort: NoteSort, search: bool, after: bool) -> Select[Any]:
+def _list_statement(scope: NoteScope, sort: NoteSort, search: bool, after: bool) -> AnySelect:
     statement = _visible(select(*NOTE_COLUMNS), scope)
     if search:
-        pattern = bindparam("pattern")
+        pattern: BindParameter[str] = bindparam("pattern", type_=String())
         statement = statement.where(
             Note.title.ilike(pattern, escape="\\") | Note.body.ilike(pattern, escape="\\")
         )
@@ -83,7 +82,9 @@ async def read_note(reader: Reader, note_id: uuid.UUID, *, scope: NoteScope) -> 
 
 async def get_note(session: AsyncSession, note_id: uuid.UUID, *, scope: NoteScope) -> Note:
     """The note as an ORM object, to change it in the unit of work."""
-    note = (await session.scalars(_visible(select(Note).where(Note.id == note_id), scope))).first()
+    note: Note | None = (
+        await session.scalars(_visible(select(Note).where(Note.id == note_id), scope))
+    ).first()
     if note is None:
         raise NotFound(N_("Note {id} was not found."), id=str(note_id))
     return note
@@ -146,4 +147,6 @@ async def _flush_guarded(session: AsyncSession, note: Note) -> None:
     try:
         await session.flush()
     except StaleDataError:  # another request changed it between our read and our write
-        raise PreconditionFailed(N_("The note was changed by another request; read it again and retry.")) from None
+        raise PreconditionFailed(
+            N_("The note was changed by another request; read it again and retry.")
+        ) from None
