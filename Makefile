@@ -45,7 +45,7 @@ tests: tests-embedded tests-services
 tests-embedded: install
 	@rm -f .coverage .coverage.*
 	@echo "==> tests on the embedded default (SQLite, in-process cache and jobs)"
-	env -u SIXTY_TEST_POSTGRES_URL -u SIXTY_TEST_REDIS_URL $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	env -u SIXTY_TEST_POSTGRES_URL -u SIXTY_TEST_REDIS_URL -u SIXTY_REQUIRE_SERVICES $(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 
 tests-services: install
 	@if [ -n "$$SIXTY_TEST_POSTGRES_URL$$SIXTY_TEST_REDIS_URL" ]; then \
