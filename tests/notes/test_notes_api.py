@@ -163,11 +163,15 @@ async def test_put_needs_every_field(client: AsyncClient, session: AsyncSession)
     assert response.json()["errors"][0]["field"] == "body"
 
 
-async def test_malformed_json_is_422(client: AsyncClient, session: AsyncSession) -> None:
+@pytest.mark.parametrize(
+    "body", [b'{"title": ', b"\x0087w`", b"\xff\xfe{}", b'{"title": "\xe9"}', b"\xef\xbb\xbf{}", b"nul\x00"]
+)
+async def test_malformed_json_is_422(client: AsyncClient, session: AsyncSession, body: bytes) -> None:
     before = await note_count(session)
-    response = await client.post("/api/notes", content=b'{"title": ', headers=JSON)
+    response = await client.post("/api/notes", content=body, headers=JSON)
     assert response.status_code == 422
     assert response.json()["errors"][0]["type"] == "json_invalid"
+    assert response.json()["errors"][0]["loc"][0] == "body"
     assert await note_count(session) == before
 
 
@@ -310,7 +314,7 @@ async def test_tampered_cursor_is_422(client: AsyncClient, session: AsyncSession
     cursor = (await client.get("/api/notes", params={"limit": 1})).json()["next_cursor"]
     payload, _, signature = cursor.partition(".")
     forged = ("A" if payload[0] != "A" else "B") + payload[1:] + "." + signature
-    for bad in (forged, "garbage", cursor + "x", "." + signature, "x" * 600):
+    for bad in (forged, "garbage", cursor + "x", "." + signature, "x" * 600, "é.ü", payload + ".sïg"):
         response = await client.get("/api/notes", params={"cursor": bad})
         assert response.status_code == 422, bad
         assert response.json()["errors"][0]["field"] == "cursor"

@@ -88,7 +88,8 @@ class CursorCodec:
 
     def decode(self, cursor: str) -> list[Any]:
         payload, _dot, signature = cursor.partition(".")
-        if not payload or not hmac.compare_digest(self._sign(payload.encode()), signature):
+        expected = self._sign(payload.encode()).encode()
+        if not payload or not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
             raise invalid_cursor(cursor)
         try:
             values = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -6,6 +6,7 @@ import email.message
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -39,15 +40,15 @@ class JSONRoute(APIRoute):
             if has_body:
                 if not _is_json(headers.get("content-type", "")):
                     raise UnsupportedMediaType(N_("Send the request body as application/json."))
-                try:  # JSON is UTF-8 (RFC 8259); anything else is malformed JSON, like a syntax error
-                    (await request.body()).decode("utf-8")
-                except UnicodeDecodeError as error:
+                try:  # strict RFC 8259 (UTF-8 only), so every malformed body is a 422, never a 400
+                    orjson.loads(await request.body())
+                except orjson.JSONDecodeError as error:
                     raise RequestValidationError(
                         [
                             {
                                 "type": "json_invalid",
-                                "loc": ("body", error.start),
-                                "msg": "invalid UTF-8",
+                                "loc": ("body", error.pos),
+                                "msg": error.msg,
                                 "input": None,
                             }
                         ]

@@ -10,8 +10,10 @@ from fastapi import Depends, Header, Query, Request, Response, status
 from sixty.core.deps import ReaderDep, SessionDep
 from sixty.core.errors import problem_responses
 from sixty.core.pagination import CursorCodec, PageParamsDep, cursor_codec
+from sixty.core.reader import Row
 from sixty.core.routing import module_router
 from sixty.notes import service
+from sixty.notes.models import Note
 from sixty.notes.schemas import EXAMPLE, NoteCreate, NotePage, NoteRead, NoteReplace, NoteSort, NoteUpdate
 
 router = module_router("/api/notes", "notes")
@@ -35,6 +37,12 @@ async def note_scope() -> service.NoteScope:
 
 ScopeDep = Annotated[service.NoteScope, Depends(note_scope)]
 CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+def _answer(note: Note | Row, response: Response) -> NoteRead:
+    """The note as the client sees it, with its ETag on the response."""
+    response.headers["ETag"] = service.etag(note)
+    return NoteRead.model_validate(note)
 
 
 def _etags(header: str | None) -> list[str] | None:
@@ -63,8 +71,7 @@ async def create_note(
 ) -> NoteRead:
     note = await service.create_note(session, data, scope=scope)
     response.headers["Location"] = str(request.url_for("get_note", note_id=note.id).path)
-    response.headers["ETag"] = service.etag(note)
-    return NoteRead.model_validate(note)
+    return _answer(note, response)
 
 
 @router.get(
@@ -119,8 +126,7 @@ async def get_note(
     tag = service.etag(note)
     if if_none_match is not None and (tag in (_etags(if_none_match) or []) or if_none_match.strip() == "*"):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return NoteRead.model_validate(note)
+    return _answer(note, response)
 
 
 WRITE_RESPONSES = {
@@ -146,8 +152,7 @@ async def replace_note(
     if_match: IfMatch = None,
 ) -> NoteRead:
     note = await service.update_note(session, note_id, data, scope=scope, if_match=_etags(if_match))
-    response.headers["ETag"] = service.etag(note)
-    return NoteRead.model_validate(note)
+    return _answer(note, response)
 
 
 @router.patch(
@@ -166,8 +171,7 @@ async def update_note(
     if_match: IfMatch = None,
 ) -> NoteRead:
     note = await service.update_note(session, note_id, data, scope=scope, if_match=_etags(if_match))
-    response.headers["ETag"] = service.etag(note)
-    return NoteRead.model_validate(note)
+    return _answer(note, response)
 
 
 @router.delete(
