@@ -124,6 +124,8 @@ async def test_missing_note_is_404_problem(client: AsyncClient) -> None:
         ({"title": "t", "body": "x" * 100_001}, "body", "string_too_long"),
         ({"title": 5}, "title", "string_type"),
         ({"title": "t", "owner": "me"}, "owner", "extra_forbidden"),
+        ({"title": "nul\u0000"}, "title", "string_pattern_mismatch"),
+        ({"title": "t", "body": "nul\u0000"}, "body", "string_pattern_mismatch"),
         ([], "", "model_attributes_type"),
     ],
 )
@@ -294,6 +296,12 @@ async def test_search_pages_with_cursor(client: AsyncClient, session: AsyncSessi
     assert len(titles) == 5
     assert all(title.startswith("match") for title in titles)
     assert second["next_cursor"] is None
+
+
+async def test_search_refuses_nul(client: AsyncClient) -> None:
+    response = await client.get("/api/notes", params={"q": "a\x00b"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "q"
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "101", "100000000000000000000", "ten"])

@@ -12,6 +12,7 @@ from sixty.core.errors import problem_responses
 from sixty.core.pagination import CursorCodec, PageParamsDep, cursor_codec
 from sixty.core.reader import Row
 from sixty.core.routing import module_router
+from sixty.core.text import NO_NUL
 from sixty.notes import service
 from sixty.notes.models import Note
 from sixty.notes.schemas import EXAMPLE, NoteCreate, NotePage, NoteRead, NoteReplace, NoteSort, NoteUpdate
@@ -91,7 +92,8 @@ async def list_notes(
     page: PageParamsDep,
     codec: CodecDep,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Text to find in title or body.")
+        str | None,
+        Query(min_length=1, max_length=200, pattern=NO_NUL, description="Text to find in title or body."),
     ] = None,
     sort: Annotated[NoteSort, Query(description="Sort key; `-` prefix for descending.")] = "-created_at",
 ) -> NotePage:
