@@ -71,9 +71,9 @@ lock:
 
 # Extract translatable messages and merge them into every catalog.
 messages: install
-	$(BIN)/pybabel extract --quiet -F babel.cfg -k _ -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output \
 		--project=sixty --copyright-holder="Sixty contributors" -o src/sixty/locales/sixty.pot .
-	$(BIN)/pybabel update --quiet -i src/sixty/locales/sixty.pot -d src/sixty/locales -D sixty \
+	$(BIN)/pybabel update -i src/sixty/locales/sixty.pot -d src/sixty/locales -D sixty \
 		--no-fuzzy-matching --ignore-obsolete
 
 clean:
