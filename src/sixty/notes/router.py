@@ -100,7 +100,8 @@ async def list_notes(
     notes, next_cursor = await service.list_notes(
         reader, scope=scope, params=page, codec=codec, q=q, sort=sort
     )
-    return NotePage(items=[NoteRead.model_validate(note) for note in notes], next_cursor=next_cursor)
+    # One validation call for the whole page (pydantic-core), not one per note.
+    return NotePage.model_validate({"items": notes, "next_cursor": next_cursor})
 
 
 @router.get(
