@@ -138,10 +138,7 @@ async def test_invalid_create_is_422_and_writes_nothing(
     problem = response.json()
     assert problem["status"] == 422
     assert problem["code"] == "validation_failed"
-    assert {"field": field, "type": kind}.items() <= problem["errors"][0].items() or any(
-        error["field"] == field and error["type"].startswith(kind.split("_")[0])
-        for error in problem["errors"]
-    )
+    assert any(error["field"] == field and error["type"] == kind for error in problem["errors"]), problem
     assert await note_count(session) == before
 
 
