@@ -67,7 +67,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.jobs = jobs_backend
     app.state.cache = cache
     app.state.metrics = Metrics()
     app.state.cursor_codec = CursorCodec(settings.secret_key)

@@ -81,6 +81,14 @@ def jobs(calls: Calls) -> JobRegistry:
     return jobs
 
 
+async def commit_job(db: Database, name: str, **payload: Any) -> Job:
+    """Enqueue one job in a session that commits (a request that succeeded)."""
+    async with db.session() as session:
+        job = enqueue(session, name, **payload)
+        await session.commit()
+    return job
+
+
 async def get_record(db: Database, job_id: uuid.UUID) -> JobRecord | None:
     async with db.session() as session:
         return await session.get(JobRecord, job_id)
@@ -161,9 +169,7 @@ async def test_memory_job_of_a_session_closed_without_commit_is_dropped(
 async def test_memory_delayed_job_arrives_after_its_delay(
     memory_backend: MemoryBackend, db: Database
 ) -> None:
-    async with db.session() as session:
-        enqueue(session, "record", delay=timedelta(seconds=0.2))
-        await session.commit()
+    await commit_job(db, "record", delay=timedelta(seconds=0.2))
     assert memory_backend.queue.empty()
     job = await memory_backend.claim(2.0)
     assert job is not None
@@ -173,9 +179,7 @@ async def test_memory_delayed_job_arrives_after_its_delay(
 async def test_database_job_row_is_written_in_the_same_transaction(
     database_backend: DatabaseBackend, db: Database
 ) -> None:
-    async with db.session() as session:
-        job = enqueue(session, "record", to="ada@example.com")
-        await session.commit()
+    job = await commit_job(db, "record", to="ada@example.com")
 
     record = await get_record(db, job.id)
     assert record is not None
@@ -233,9 +237,7 @@ async def test_worker_runs_a_database_job_and_marks_it_done(
     jobs: JobRegistry,
     calls: Calls,
 ) -> None:
-    async with db.session() as session:
-        job = enqueue(session, "record", to="ada@example.com", count=2)
-        await session.commit()
+    job = await commit_job(db, "record", to="ada@example.com", count=2)
 
     worker = Worker(database_backend, db=db, settings=database_settings, jobs=jobs)
     claimed = await claim(database_backend)
@@ -267,9 +269,7 @@ async def test_worker_retries_a_failing_database_job_then_marks_it_dead(
     calls: Calls,
 ) -> None:
     assert database_settings.jobs_max_attempts == 3
-    async with db.session() as session:
-        job = enqueue(session, "fail", n=1)
-        await session.commit()
+    job = await commit_job(db, "fail", n=1)
     worker = Worker(database_backend, db=db, settings=database_settings, jobs=jobs)
 
     for attempt in (1, 2):
@@ -304,9 +304,7 @@ async def test_worker_buries_an_unknown_job_at_once(
     jobs: JobRegistry,
     calls: Calls,
 ) -> None:
-    async with db.session() as session:
-        job = enqueue(session, "no.such.job", n=1)
-        await session.commit()
+    job = await commit_job(db, "no.such.job", n=1)
     worker = Worker(database_backend, db=db, settings=database_settings, jobs=jobs)
 
     assert await worker.run_one(await claim(database_backend)) is False
@@ -322,9 +320,7 @@ async def test_worker_buries_an_unknown_job_at_once(
 async def test_claim_returns_none_quickly_when_nothing_is_due(
     database_backend: DatabaseBackend, db: Database
 ) -> None:
-    async with db.session() as session:
-        enqueue(session, "record", delay=timedelta(hours=1))
-        await session.commit()
+    await commit_job(db, "record", delay=timedelta(hours=1))
     assert await job_count(db, status="queued") == 1
 
     started = time.monotonic()
@@ -382,9 +378,7 @@ async def test_memory_worker_runs_a_job(
     memory_backend: MemoryBackend, memory_settings: Settings, db: Database, jobs: JobRegistry, calls: Calls
 ) -> None:
     worker = Worker(memory_backend, db=db, settings=memory_settings, jobs=jobs)
-    async with db.session() as session:
-        enqueue(session, "record", x=1)
-        await session.commit()
+    await commit_job(db, "record", x=1)
     job = await memory_backend.claim(0.1)
     assert job is not None
     assert await worker.run_one(job) is True
@@ -614,9 +608,7 @@ async def test_job_runner_runs_jobs_and_the_schedule_then_stops(
     )
     runner.start()
     try:
-        async with db.session() as session:
-            enqueue(session, "record", x=1)
-            await session.commit()
+        await commit_job(db, "record", x=1)
         await wait_until(lambda: bool(calls) and bool(ticks))
     finally:
         started = time.monotonic()

@@ -41,7 +41,7 @@ class JSONRoute(APIRoute):
                 if not _is_json(headers.get("content-type", "")):
                     raise UnsupportedMediaType(N_("Send the request body as application/json."))
                 try:  # strict RFC 8259 (UTF-8 only), so every malformed body is a 422, never a 400
-                    orjson.loads(await request.body())
+                    parsed = orjson.loads(await request.body())
                 except orjson.JSONDecodeError as error:
                     raise RequestValidationError(
                         [
@@ -53,6 +53,8 @@ class JSONRoute(APIRoute):
                             }
                         ]
                     ) from None
+                # Starlette's Request.json() caches here; FastAPI then reuses this parse.
+                request._json = parsed
             return await handler(request)
 
         return checked_handler
