@@ -22,8 +22,10 @@ from sixty.core.jobs import (
     JobRegistry,
     JobRunner,
     MemoryBackend,
+    PermanentJobError,
     Scheduler,
     Worker,
+    backend_for,
     create_backend,
     enqueue,
     registry,
@@ -420,6 +422,54 @@ async def test_memory_worker_buries_an_unknown_job(
     assert len(memory_backend.dead) == 1
     assert memory_backend.dead[0][0] is job
     assert "nope" in memory_backend.dead[0][1]
+
+
+@pytest.fixture
+def refusing(jobs: JobRegistry, calls: Calls) -> JobRegistry:
+    """`jobs` plus `refuse`, which fails in a way that retrying cannot fix."""
+
+    @jobs.task("refuse")
+    async def refuse(ctx: JobContext, **payload: Any) -> None:
+        calls.append(("refuse", {**payload, "attempt": ctx.attempt}))
+        raise PermanentJobError("550 no such user")
+
+    return jobs
+
+
+async def test_a_permanent_error_buries_a_memory_job_at_once(
+    memory_backend: MemoryBackend,
+    memory_settings: Settings,
+    db: Database,
+    refusing: JobRegistry,
+    calls: Calls,
+) -> None:
+    worker = Worker(memory_backend, db=db, settings=memory_settings, jobs=refusing)
+    job = Job(name="refuse", payload={})
+    assert await worker.run_one(job) is False
+    assert memory_backend.dead == [(job, "PermanentJobError: 550 no such user")]
+    assert await memory_backend.claim(0.05) is None  # not re-queued
+    assert calls == [("refuse", {"attempt": 1})]
+
+
+async def test_a_permanent_error_buries_a_database_job_at_once(
+    database_backend: DatabaseBackend, database_settings: Settings, db: Database, refusing: JobRegistry
+) -> None:
+    job = await commit_job(db, "refuse")
+    worker = Worker(database_backend, db=db, settings=database_settings, jobs=refusing)
+    assert await worker.run_one(await claim(database_backend)) is False
+    record = await get_record(db, job.id)
+    assert record is not None
+    assert (record.status, record.attempts, record.last_error) == (
+        "dead",
+        1,
+        "PermanentJobError: 550 no such user",
+    )
+
+
+async def test_backend_for_finds_the_bound_backend(memory_settings: Settings, db: Database) -> None:
+    assert backend_for(db) is None
+    backend = create_backend(memory_settings, db)
+    assert backend_for(db) is backend
 
 
 async def test_backoff_grows_exponentially_and_is_capped(

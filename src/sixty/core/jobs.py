@@ -7,7 +7,8 @@
   default) and `database` (a `job` table written in the same transaction, a
   transactional outbox that `sixty worker` can drain from another process).
   A RabbitMQ backend plugs in behind the same `JobBackend` interface.
-- `Worker` runs handlers with retries and exponential backoff; `Scheduler`
+- `Worker` runs handlers with retries and exponential backoff (a handler raises
+  `PermanentJobError` when trying again cannot help); `Scheduler`
   enqueues periodic jobs; both run in the app (`SIXTY_JOBS_RUN_IN_APP`) or in
   `sixty worker`.
 """
@@ -38,6 +39,11 @@ _BUFFER_KEY = "sixty.jobs.buffer"
 _BACKEND_KEY = "sixty.jobs.backend"
 
 Handler = Callable[..., Awaitable[None]]
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when trying again cannot help (a mail server's 5xx, say):
+    the job is buried at once instead of being retried."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,12 @@ def create_backend(settings: Settings, db: Database) -> JobBackend:
     return backend
 
 
+def backend_for(db: Database) -> JobBackend | None:
+    """The backend that `create_backend` bound to `db`, if any."""
+    backend: JobBackend | None = db.session_info.get(_BACKEND_KEY)
+    return backend
+
+
 @event.listens_for(Session, "before_commit")
 def _write_outbox(session: Session) -> None:
     # The database backend stores jobs in the same transaction: they commit or vanish with it.
@@ -317,7 +329,7 @@ class Worker:
             await handler(context, **job.payload)
         except Exception as exc:  # a failing job must never kill the worker
             error = f"{type(exc).__name__}: {exc}"
-            if job.attempts >= self.settings.jobs_max_attempts:
+            if isinstance(exc, PermanentJobError) or job.attempts >= self.settings.jobs_max_attempts:
                 logger.exception("job failed for good", extra={"job": job.name, "job_id": str(job.id)})
                 await self.backend.bury(job, error)
             else:
@@ -367,7 +379,7 @@ class Scheduler:
 @registry.task("jobs.purge", every=timedelta(hours=1))
 async def purge_finished_jobs(ctx: JobContext) -> None:
     """Delete finished jobs past the retention period (database backend only)."""
-    backend = ctx.db.session_info.get(_BACKEND_KEY)
+    backend = backend_for(ctx.db)
     if isinstance(backend, DatabaseBackend):
         removed = await backend.purge(utcnow() - timedelta(days=ctx.settings.jobs_retention_days))
         logger.info("purged finished jobs", extra={"removed": removed})
