@@ -70,7 +70,8 @@ def resolve(selected: Iterable[str]) -> list[Module]:
 
 def import_all_models() -> None:
     """Import every module's models, so `Base.metadata` holds the whole schema."""
-    importlib.import_module("sixty.core.jobs")
+    for core_module in ("sixty.core.jobs", "sixty.core.mail"):
+        importlib.import_module(core_module)
     for module in MODULES:
         if module.has_models:
             importlib.import_module(f"sixty.{module.name}.models")

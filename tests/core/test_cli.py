@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from sixty import cli
+from sixty.core import migrate
 from sixty.core.config import JobsBackend, Settings
 
 
@@ -112,26 +114,33 @@ def test_sixty_worker_process_refuses_the_memory_backend(tmp_path: Path) -> None
     assert "SIXTY_JOBS_BACKEND" in result.stderr
 
 
+def revisions_newest_first() -> list[str]:
+    script = ScriptDirectory.from_config(migrate.alembic_config(Settings(_env_file=None)))
+    return [revision.revision for revision in script.walk_revisions()]
+
+
 def test_sixty_migrate_upgrades_and_downgrades_a_sqlite_database(tmp_path: Path) -> None:
     database = tmp_path / "sixty.db"
+    history = revisions_newest_first()
+    assert history[-2:] == ["0002", "0001"]
 
     upgraded = run_sixty("migrate", data_dir=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     assert database.is_file()
-    assert {"note", "job", "alembic_version"} <= tables(database)
-    assert alembic_versions(database) == ["0001"]
+    assert {"note", "job", "mail_outbox", "alembic_version"} <= tables(database)
+    assert alembic_versions(database) == history[:1]
 
-    downgraded = run_sixty("migrate", "-1", data_dir=tmp_path)
-    assert downgraded.returncode == 0, downgraded.stderr
-    remaining = tables(database)
-    assert "note" not in remaining
-    assert "job" not in remaining
-    assert alembic_versions(database) == []
+    # Step back one revision at a time: every downgrade() runs, and the last leaves nothing.
+    for below in [*history[1:], None]:
+        downgraded = run_sixty("migrate", "-1", data_dir=tmp_path)
+        assert downgraded.returncode == 0, downgraded.stderr
+        assert alembic_versions(database) == ([below] if below else [])
+    assert tables(database) == {"alembic_version"}
 
     restored = run_sixty("migrate", "head", data_dir=tmp_path)
     assert restored.returncode == 0, restored.stderr
-    assert {"note", "job"} <= tables(database)
-    assert alembic_versions(database) == ["0001"]
+    assert {"note", "job", "mail_outbox"} <= tables(database)
+    assert alembic_versions(database) == history[:1]
 
 
 def test_sixty_migrate_refuses_a_default_secret_in_production(tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email.utils
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - the sentinel that production refuses
@@ -21,6 +23,25 @@ class Environment(StrEnum):
 class JobsBackend(StrEnum):
     memory = "memory"
     database = "database"
+
+
+class MailBackend(StrEnum):
+    outbox = "outbox"
+    smtp = "smtp"
+
+
+class SmtpTls(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
+
+
+def _mailbox(value: str) -> str:
+    """`addr@example.com` or `Name <addr@example.com>` on one line (it becomes the From header)."""
+    _name, address = email.utils.parseaddr(value)
+    if re.search(r"[\r\n\x00]", value) or not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+        raise ValueError(f"not a mail address: {value!r}")
+    return value
 
 
 def _split_csv(value: object) -> object:
@@ -63,6 +84,23 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(default=1024, ge=0)
     metrics_enabled: bool = True
     docs_enabled: bool = True
+    # mail
+    mail_backend: MailBackend = Field(
+        default=MailBackend.outbox, description="`outbox` (a table admins read) or `smtp`."
+    )
+    mail_from: Annotated[str, AfterValidator(_mailbox)] = "Sixty <no-reply@localhost>"
+    mail_outbox_retention_days: int = Field(default=30, ge=1)
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Default: 465 with tls, 587 with starttls, else 25."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: SmtpTls = SmtpTls.starttls
+    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds for connecting and for each reply.")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle to trust for the SMTP server; default: the system's."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -82,6 +120,14 @@ class Settings(BaseSettings):
                 "SIXTY_SECRET_KEY must be set to a random value of 32+ characters "
                 "outside development (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.mail_backend is MailBackend.smtp and not self.smtp_host:
+            raise ValueError("SIXTY_MAIL_BACKEND=smtp needs SIXTY_SMTP_HOST")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("set both SIXTY_SMTP_USERNAME and SIXTY_SMTP_PASSWORD, or neither")
         return self
 
     @property
