@@ -73,6 +73,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         redis_url=REDIS_URL,
         jobs_run_in_app=False,  # tests run jobs explicitly, on the test's own connection
         access_log=False,
+        # Tests about limits turn them on (tests/core/test_ratelimit.py); a run's Redis keys are its own.
+        ratelimit_enabled=False,
+        ratelimit_prefix=f"sixty-test:{uuid.uuid4().hex[:12]}:rl:",
         _env_file=None,
     )
     migrate.upgrade(test_settings)

@@ -18,6 +18,7 @@ from sixty.core.errors import install_error_handlers
 from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
 from sixty.core.middleware import BodyLimitMiddleware, GZipMiddleware, Metrics, RequestContextMiddleware
 from sixty.core.pagination import CursorCodec
+from sixty.core.ratelimit import create_rate_limits
 from sixty.modules import resolve
 
 DESCRIPTION = """
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     db = db or Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
     jobs_backend = create_backend(settings, db)
     cache = create_cache(settings.redis_url)
+    rate_limits = create_rate_limits(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             if runner is not None:
                 await runner.close()
             await cache.close()
+            await rate_limits.close()
             await db.dispose()
 
     app = FastAPI(
@@ -70,11 +73,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.cache = cache
     app.state.metrics = Metrics()
     app.state.cursor_codec = CursorCodec(settings.secret_key)
+    app.state.rate_limits = rate_limits
 
     install_error_handlers(app)
     app.include_router(health.router)
     for module in modules:
         app.include_router(module.router())
+    rate_limits.warn_about_unknown_overrides()  # modules declare their policies when imported
     install_openapi(app)
     if settings.docs_enabled:
         install_docs(app)
@@ -88,7 +93,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     app.add_middleware(
         RequestContextMiddleware,

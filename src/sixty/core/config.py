@@ -8,8 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sixty.core.ratelimit import parse_policies
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - the sentinel that production refuses
 
@@ -101,6 +103,25 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = Field(
         default=None, description="CA bundle to trust for the SMTP server; default: the system's."
     )
+    # rate limits
+    ratelimit_enabled: bool = Field(default=True, description="Enforce rate limits (tests turn them off).")
+    ratelimit_policies: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Limits overridden by policy name: `auth.login=5/minute;auth.otp=5/15minutes`.",
+    )
+    ratelimit_redis_url: str | None = Field(
+        default=None, description="Redis for rate limits; default: redis_url; neither: in-process."
+    )
+    ratelimit_prefix: str = "sixty:rl:"
+    ratelimit_fail_open: bool = Field(
+        default=True, description="When the limits' Redis is down: allow (true) or answer 503 (false)."
+    )
+    ratelimit_timeout: float = Field(default=0.25, gt=0, description="Seconds a Redis limit check may take.")
+
+    @field_validator("ratelimit_policies", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        return parse_policies(value) if isinstance(value, str | dict) else value
 
     @model_validator(mode="before")
     @classmethod

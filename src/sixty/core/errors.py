@@ -158,6 +158,7 @@ _STATUS_TEXT: dict[int, tuple[str, str, str | None]] = {
         N_("The request body is larger than this endpoint accepts."),
     ),
     415: ("unsupported_media_type", N_("Unsupported media type"), None),
+    429: ("rate_limited", N_("Too many requests"), None),
     500: (
         "internal_error",
         N_("Internal server error"),

@@ -1,8 +1,9 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per request).
 
 `RequestContextMiddleware` gives every request an id and a locale, adds the
-response headers every answer carries, feeds Prometheus and writes the access
-log, all in one layer, since every layer costs on every request.
+response headers every answer carries (and the rate limit fields of limited
+routes), feeds Prometheus and writes the access log, all in one layer, since
+every layer costs on every request.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sixty.core.i18n import current_locale, negotiate
 from sixty.core.logging import request_id_var
+from sixty.core.ratelimit import response_headers as rate_limit_headers
 
 access_logger = logging.getLogger("sixty.access")
 
@@ -76,7 +78,11 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra_headers]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    *extra_headers,
+                    *rate_limit_headers(scope),  # decisions of rate_limit()/check_rate_limit()
+                ]
             await send(message)
 
         try:
