@@ -20,9 +20,9 @@ from starlette.middleware.gzip import GZipMiddleware as StarletteGZipMiddleware
 from starlette.middleware.gzip import GZipResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sixty.core import ratelimit
 from sixty.core.i18n import current_locale, negotiate
 from sixty.core.logging import request_id_var
-from sixty.core.ratelimit import response_headers as rate_limit_headers
 
 access_logger = logging.getLogger("sixty.access")
 
@@ -81,7 +81,7 @@ class RequestContextMiddleware:
                 message["headers"] = [
                     *message.get("headers", ()),
                     *extra_headers,
-                    *rate_limit_headers(scope),  # decisions of rate_limit()/check_rate_limit()
+                    *ratelimit.response_headers(scope),  # decisions of rate_limit()/check_rate_limit()
                 ]
             await send(message)
 
