@@ -76,6 +76,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         # Tests about limits turn them on (tests/core/test_ratelimit.py); a run's Redis keys are its own.
         ratelimit_enabled=False,
         ratelimit_prefix=f"sixty-test:{uuid.uuid4().hex[:12]}:rl:",
+        # Cheap hashing: tests are about behaviour; `make bench` measures the real parameters.
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+        bcrypt_rounds=4,
         _env_file=None,
     )
     migrate.upgrade(test_settings)

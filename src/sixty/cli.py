@@ -73,6 +73,45 @@ def _worker(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(_run_worker(settings))
 
 
+async def _make_admin(settings: Settings, email: str, password: str) -> bool:
+    from pydantic import ValidationError
+
+    from sixty.auth import service
+    from sixty.auth.passwords import PasswordHasher
+    from sixty.auth.setup import ensure_admin
+    from sixty.core.db import Database, create_engine
+    from sixty.core.errors import Problem
+    from sixty.core.security import TokenCodec
+    from sixty.modules import import_all_models
+
+    import_all_models()
+    db = Database(create_engine(settings))
+    auth = service.AuthContext(
+        settings=settings, hasher=PasswordHasher(settings), codec=TokenCodec.from_settings(settings)
+    )
+    try:
+        return await ensure_admin(db, auth=auth, email=email, password=password, force=True)
+    except ValidationError as error:
+        raise SystemExit(f"refused: {error.errors()[0]['loc'][-1]}: {error.errors()[0]['msg']}") from None
+    except Problem as error:
+        raise SystemExit(f"refused: {error.code}: {error.detail}") from None
+    finally:
+        await db.dispose()
+
+
+def _create_admin(args: argparse.Namespace, settings: Settings) -> None:
+    import getpass
+    import sys
+
+    password = settings.admin_password
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        password = getpass.getpass("Password for the admin account: ")
+    asyncio.run(_make_admin(settings, args.email, password))
+    print(f"{args.email} is an admin")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sixty", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run background jobs and the scheduler")
     worker.set_defaults(handler=_worker)
+
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an admin account, or make an existing account admin",
+        description="The password comes from --password-stdin, SIXTY_ADMIN_PASSWORD, or a prompt.",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    admin.set_defaults(handler=_create_admin)
     return parser
 
 

@@ -19,7 +19,8 @@ from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
 from sixty.core.middleware import BodyLimitMiddleware, GZipMiddleware, Metrics, RequestContextMiddleware
 from sixty.core.pagination import CursorCodec
 from sixty.core.ratelimit import create_rate_limits
-from sixty.modules import resolve
+from sixty.core.security import TokenCodec
+from sixty.modules import StartupHook, resolve
 
 DESCRIPTION = """
 One backend implementing the 60 projects of the backend roadmap.
@@ -40,9 +41,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     cache = create_cache(settings.redis_url)
     rate_limits = create_rate_limits(settings)
 
+    startup_hooks: list[StartupHook] = []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()
+        for hook in startup_hooks:
+            await hook(db)
         runner: JobRunner | None = None
         if settings.jobs_run_in_app:
             runner = JobRunner(Worker(jobs_backend, db=db, settings=settings), Scheduler(jobs_backend))
@@ -71,13 +76,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     app.state.cache = cache
+    app.state.jobs = jobs_backend
     app.state.metrics = Metrics()
     app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.state.rate_limits = rate_limits
+    app.state.token_codec = TokenCodec.from_settings(settings)
 
     install_error_handlers(app)
     app.include_router(health.router)
     for module in modules:
+        hook = module.install(app, settings)
+        if hook is not None:
+            startup_hooks.append(hook)
         app.include_router(module.router())
     rate_limits.warn_about_unknown_overrides()  # modules declare their policies when imported
     install_openapi(app)

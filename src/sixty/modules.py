@@ -8,10 +8,16 @@ the schema is one Alembic history).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+
+from sixty.core.config import Settings
+from sixty.core.db import Database
+
+# Work a module does once the database is connected (seeding, the first admin).
+StartupHook = Callable[[Database], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -20,11 +26,19 @@ class Module:
     summary: str
     depends: tuple[str, ...] = ()
     has_models: bool = False
+    # A `setup.py` with `install(app, settings)`: app-wide state, start-up work (see auth).
+    has_setup: bool = False
     roadmap: tuple[str, ...] = field(default=())
 
     def router(self) -> APIRouter:
         router: APIRouter = importlib.import_module(f"sixty.{self.name}.router").router
         return router
+
+    def install(self, app: FastAPI, settings: Settings) -> StartupHook | None:
+        if not self.has_setup:
+            return None
+        hook: StartupHook | None = importlib.import_module(f"sixty.{self.name}.setup").install(app, settings)
+        return hook
 
     @property
     def openapi_tag(self) -> dict[str, str]:
@@ -33,6 +47,14 @@ class Module:
 
 MODULES: tuple[Module, ...] = (
     Module("hello", "Hello World: a greeting in the caller's language.", roadmap=("B1",)),
+    Module(
+        "auth",
+        "Accounts: sign-up, sign-in, tokens, sessions, roles, email verification, password reset, "
+        "emailed codes and authenticator apps; `/api/admin` for administrators.",
+        has_models=True,
+        has_setup=True,
+        roadmap=("B5", "I1", "I2", "I5", "I6", "I16"),
+    ),
     Module(
         "notes",
         "Notes: create, read, list, search, update and delete notes, with ETags.",

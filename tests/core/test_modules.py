@@ -22,7 +22,7 @@ from sixty.modules import BY_NAME, MODULES, Module, UnknownModuleError, import_a
 
 def test_registry_lists_each_module_once() -> None:
     names = [module.name for module in MODULES]
-    assert names == ["hello", "notes"]
+    assert names == ["hello", "auth", "notes"]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
 
@@ -47,7 +47,7 @@ def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
         resolve(["notes", "payments", "blog"])
     message = str(raised.value)
     assert "blog, payments" in message
-    assert "known: hello, notes" in message
+    assert "known: hello, auth, notes" in message
     assert isinstance(raised.value, ValueError)
 
 
@@ -69,7 +69,7 @@ def test_module_router_and_openapi_tag() -> None:
 
 def test_import_all_models_loads_the_whole_schema() -> None:
     import_all_models()
-    assert {"job", "note"} <= set(Base.metadata.tables)
+    assert {"job", "note", "mail_outbox", "auth_user", "auth_session"} <= set(Base.metadata.tables)
 
 
 def test_an_unknown_module_in_settings_stops_the_app_factory(settings: Settings, db: Database) -> None:
@@ -117,4 +117,10 @@ async def test_the_full_app_serves_every_module(client: AsyncClient) -> None:
     assert (await client.get("/api/notes")).status_code == 200
     assert (await client.get("/healthz")).status_code == 200
     paths = set((await client.get("/openapi.json")).json()["paths"])
-    assert {"/api/hello", "/api/notes", "/healthz"} <= paths
+    assert {"/api/hello", "/api/notes", "/api/auth/login", "/api/admin/users", "/healthz"} <= paths
+
+
+def test_only_modules_with_a_setup_install_anything(app: FastAPI, settings: Settings) -> None:
+    assert BY_NAME["hello"].install(app, settings) is None
+    assert BY_NAME["auth"].has_setup
+    assert app.state.principal_resolver is not None

@@ -90,7 +90,9 @@ async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterat
     if request.param == "memory":
         yield MemoryRateLimiter(clock=clock)
         return
-    redis_store = RedisRateLimiter(redis_url_or_skip(), prefix=f"test:{uuid4().hex}:", clock=clock)
+    # A generous timeout: these tests are about answers, and 50 cold connections opened at once
+    # on a busy machine can take longer than the production default.
+    redis_store = RedisRateLimiter(redis_url_or_skip(), prefix=f"test:{uuid4().hex}:", clock=clock, timeout=5)
     try:
         yield redis_store
     finally:

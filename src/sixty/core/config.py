@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import email.utils
 import re
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +21,11 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class PasswordScheme(StrEnum):
+    argon2 = "argon2"
+    bcrypt = "bcrypt"
 
 
 class JobsBackend(StrEnum):
@@ -52,6 +58,19 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def _key_pairs(value: object) -> object:
+    """`kid:secret,kid:secret` -> [(kid, secret), ...]."""
+    if isinstance(value, str):
+        pairs = []
+        for part in (part.strip() for part in value.split(",") if part.strip()):
+            kid, sep, secret = part.partition(":")
+            if not sep or not kid.strip() or not secret:
+                raise ValueError("SIXTY_JWT_KEYS entries look like kid:secret, separated by commas")
+            pairs.append((kid.strip(), secret))
+        return pairs
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIXTY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -59,6 +78,30 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     secret_key: str = DEFAULT_SECRET_KEY
+    public_base_url: str | None = Field(
+        default=None, description="Base of absolute URLs in mails and links; default: from the request."
+    )
+    # auth: tokens, password hashing, one-time codes, the first admin
+    jwt_keys: Annotated[list[tuple[str, str]], NoDecode] = Field(default_factory=list)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "sixty"
+    jwt_audience: str = "sixty-api"
+    access_token_ttl: timedelta = Field(default=timedelta(minutes=15), gt=timedelta(0))
+    refresh_token_ttl: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+    refresh_reuse_grace: timedelta = Field(default=timedelta(0), ge=timedelta(0))
+    password_scheme: PasswordScheme = PasswordScheme.argon2
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19_456, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    require_verified_email: bool = False
+    email_verification_ttl: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
+    password_reset_ttl: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    login_code_ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    login_code_max_attempts: int = Field(default=5, ge=1)
+    totp_issuer: str = "Sixty"
+    admin_email: str | None = None
+    admin_password: str | None = None
     data_dir: Path = Path("var")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir."
@@ -130,6 +173,8 @@ class Settings(BaseSettings):
             for key in ("modules", "cors_origins", "trusted_proxies"):
                 if key in data:
                     data[key] = _split_csv(data[key])
+            if "jwt_keys" in data:
+                data["jwt_keys"] = _key_pairs(data["jwt_keys"])
         return data
 
     @model_validator(mode="after")
@@ -141,6 +186,10 @@ class Settings(BaseSettings):
                 "SIXTY_SECRET_KEY must be set to a random value of 32+ characters "
                 "outside development (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if any(len(secret) < 32 for _, secret in self.jwt_keys):
+            raise ValueError("every secret in SIXTY_JWT_KEYS needs 32+ characters")
+        if len({kid for kid, _ in self.jwt_keys}) != len(self.jwt_keys):
+            raise ValueError("SIXTY_JWT_KEYS has the same kid twice")
         return self
 
     @model_validator(mode="after")

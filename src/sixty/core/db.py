@@ -125,12 +125,18 @@ class Database:
 
 @asynccontextmanager
 async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """Commit when the body succeeds, roll back when it raises; always close."""
+    """Commit when the body succeeds, roll back when it raises; always close.
+
+    An error that is itself the outcome of the request (a `Problem` with `keep_changes`,
+    such as revoking a token family when a refresh token is replayed) commits first."""
     try:
         yield session
         await session.commit()
-    except BaseException:
-        await session.rollback()
+    except BaseException as error:
+        if getattr(error, "keep_changes", False):
+            await session.commit()
+        else:
+            await session.rollback()
         raise
     finally:
         await session.close()

@@ -76,6 +76,8 @@ class Problem(Exception):
     status: int = 500
     code: str = "internal_error"
     title: str = N_("Internal server error")
+    # True when the request's writes must be committed even though it answers an error.
+    keep_changes: bool = False
 
     def __init__(
         self,
@@ -83,12 +85,17 @@ class Problem(Exception):
         *,
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        keep_changes: bool = False,
         **params: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.params = params
         self.headers = dict(headers or {})
+        # RFC 9457 extension members: more fields a client acts on (e.g. a follow-up token).
+        self.extensions = dict(extensions or {})
+        self.keep_changes = keep_changes
         if code is not None:
             self.code = code
 
@@ -211,6 +218,7 @@ def problem_response(
     detail: str | None,
     headers: Mapping[str, str] | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": problem_type(code),
@@ -223,6 +231,8 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = list(errors)
+    if extensions:
+        body.update({key: value for key, value in extensions.items() if key not in body})
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -258,7 +268,13 @@ async def handle_problem(request: Request, error: Exception) -> Response:
     exc = cast(Problem, error)
     detail = _format(exc.detail, exc.params) if exc.detail else None
     return problem_response(
-        request, status=exc.status, code=exc.code, title=_(exc.title), detail=detail, headers=exc.headers
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=_(exc.title),
+        detail=detail,
+        headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 
