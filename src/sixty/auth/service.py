@@ -169,19 +169,23 @@ async def roles_of(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
     return sorted((await session.scalars(select(UserRole.role).where(UserRole.user_id == user_id))).all())
 
 
-async def user_read(session: AsyncSession, user: User) -> UserRead:
+def _user_read(user: User, roles: list[str]) -> UserRead:
     return UserRead(
         id=user.id,
         email=user.email,
         username=user.username,
         display_name=user.display_name,
         email_verified=user.email_verified_at is not None,
-        roles=await roles_of(session, user.id),
+        roles=roles,
         is_active=user.is_active,
         totp_enabled=user.totp_enabled_at is not None,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
     )
+
+
+async def user_read(session: AsyncSession, user: User) -> UserRead:
+    return _user_read(user, await roles_of(session, user.id))
 
 
 async def update_profile(
@@ -547,11 +551,15 @@ async def list_users(
         codec=codec,
         **filters,
     )
-    users = {
-        user.id: user
-        for user in (await session.scalars(select(User).where(User.id.in_([r["id"] for r in rows])))).all()
-    }
-    return [await user_read(session, users[row["id"]]) for row in rows], next_cursor
+    ids = [row["id"] for row in rows]
+    users = {user.id: user for user in (await session.scalars(select(User).where(User.id.in_(ids)))).all()}
+    roles: dict[uuid.UUID, list[str]] = {user_id: [] for user_id in ids}
+    grants = await session.execute(
+        select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(ids)).order_by(UserRole.role)
+    )
+    for user_id, role in grants:
+        roles[user_id].append(role)
+    return [_user_read(users[user_id], roles[user_id]) for user_id in ids], next_cursor
 
 
 async def admin_update_user(
