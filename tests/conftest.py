@@ -131,3 +131,12 @@ async def app(settings: Settings, db: Database) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+async def auth_headers(app: FastAPI, session: AsyncSession, client: AsyncClient) -> dict[str, str]:
+    """`Authorization` for a fresh account, for tests that need any signed-in caller."""
+    from tests.factories.auth import bearer, create_user, sign_in
+
+    await create_user(session, app.state.auth, email="member@example.com", username="member")
+    return bearer(await sign_in(client, "member@example.com"))

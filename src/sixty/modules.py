@@ -57,9 +57,10 @@ MODULES: tuple[Module, ...] = (
     ),
     Module(
         "notes",
-        "Notes: create, read, list, search, update and delete notes, with ETags.",
+        "Notes: your own notes with tags, search, ETags and read-only links.",
+        depends=("auth",),
         has_models=True,
-        roadmap=("B2",),
+        roadmap=("B2", "I18"),
     ),
 )
 

@@ -60,7 +60,10 @@ async def test_hsts_only_behind_tls(app: FastAPI) -> None:
     assert response.headers["strict-transport-security"].startswith("max-age=")
 
 
-async def test_large_responses_are_gzipped_small_ones_not(client: AsyncClient) -> None:
+async def test_large_responses_are_gzipped_small_ones_not(
+    client: AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    client.headers.update(auth_headers)
     for index in range(30):
         await client.post("/api/notes", json={"title": f"note {index}", "body": "lorem ipsum " * 10})
     large = await client.get("/api/notes", params={"limit": 30}, headers={"Accept-Encoding": "gzip"})
@@ -122,7 +125,10 @@ async def test_problem_subclasses_keep_code_params_and_headers(failing_app: Fast
     assert unauthorized.headers["www-authenticate"] == "Bearer"
 
 
-async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:
+async def test_metrics_count_requests_by_route_template(
+    client: AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    client.headers.update(auth_headers)
     created = (await client.post("/api/notes", json={"title": "m"})).json()
     await client.get(f"/api/notes/{created['id']}")
     await client.get("/api/nowhere")

@@ -35,28 +35,33 @@ def test_every_locale_has_a_catalog() -> None:
 
 
 async def test_errors_are_english_by_default(client: AsyncClient) -> None:
-    response = await client.get("/api/notes/not-a-uuid")
+    response = await client.get("/api/auth/me")
     assert response.headers["content-language"] == "en"
     problem = response.json()
-    assert problem["title"] == "Validation failed"
-    assert problem["errors"][0]["message"] == "Must be a valid UUID."
+    assert problem["title"] == "Not authenticated"
+    invalid = await client.get("/api/hello", params={"name": ""})
+    assert invalid.json()["title"] == "Validation failed"
+    assert invalid.json()["errors"][0]["message"] == "Must be at least 1 characters long."
 
 
 @pytest.mark.parametrize("language", ["es", "fr", "de"])
 async def test_errors_are_translated(client: AsyncClient, language: str) -> None:
-    response = await client.get("/api/notes/not-a-uuid", headers={"Accept-Language": language})
+    response = await client.get("/api/hello", params={"name": ""}, headers={"Accept-Language": language})
     assert response.status_code == 422
     assert response.headers["content-language"] == language
     problem = response.json()
     catalog = translations(language)
     assert problem["title"] == catalog.ugettext("Validation failed") != "Validation failed"
     message = problem["errors"][0]["message"]
-    assert message == catalog.ugettext("Must be a valid UUID.") != "Must be a valid UUID."
+    template = "Must be at least {min_length} characters long."
+    assert message == catalog.ugettext(template).format(min_length=1) != template.format(min_length=1)
 
 
-async def test_not_found_detail_translated_with_placeholder(client: AsyncClient) -> None:
+async def test_not_found_detail_translated_with_placeholder(
+    client: AsyncClient, auth_headers: dict[str, str]
+) -> None:
     note_id = "5d7c2b1e-7c3f-4a5e-9d59-6a1f3f0c2b11"
-    response = await client.get(f"/api/notes/{note_id}", headers={"Accept-Language": "de"})
+    response = await client.get(f"/api/notes/{note_id}", headers={"Accept-Language": "de", **auth_headers})
     assert response.status_code == 404
     assert note_id in response.json()["detail"]
     assert response.json()["detail"] != f"Note {note_id} was not found."

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.core.config import JobsBackend, Settings
 from sixty.core.db import Database
@@ -32,9 +33,16 @@ from sixty.core.jobs import (
 )
 from sixty.core.models import utcnow
 from sixty.notes.models import Note
-from tests.factories.notes import create_note
 
 Calls = list[tuple[str, dict[str, Any]]]
+
+
+async def some_work(session: AsyncSession) -> Note:
+    """A write in the session, as a request would do before enqueueing a job."""
+    note = Note(title="work")
+    session.add(note)
+    await session.flush()
+    return note
 
 
 @pytest.fixture
@@ -129,7 +137,7 @@ async def wait_until(condition: Callable[[], bool], within: float = 3.0) -> None
 
 async def test_memory_job_is_handed_over_on_commit_only(memory_backend: MemoryBackend, db: Database) -> None:
     async with db.session() as session:
-        await create_note(session)
+        await some_work(session)
         job = enqueue(session, "record", to="ada@example.com")
         assert job.payload == {"to": "ada@example.com"}
         await session.flush()
@@ -146,13 +154,13 @@ async def test_memory_job_of_a_rolled_back_session_is_dropped(
     memory_backend: MemoryBackend, db: Database
 ) -> None:
     async with db.session() as session:
-        await create_note(session)  # the request did some work, then failed
+        await some_work(session)  # the request did some work, then failed
         enqueue(session, "record", n=1)
         await session.rollback()
         assert memory_backend.queue.empty()
 
         # The dropped job does not resurface with the session's next commit.
-        await create_note(session)
+        await some_work(session)
         enqueue(session, "record", n=2)
         await session.commit()
     queued = memory_backend.queue.get_nowait()
@@ -196,12 +204,12 @@ async def test_database_job_row_vanishes_with_a_rollback(
     database_backend: DatabaseBackend, db: Database
 ) -> None:
     async with db.session() as session:
-        note = await create_note(session)
+        note = await some_work(session)
         job = enqueue(session, "record", to="ada@example.com")
         await session.rollback()
 
         # The session's next transaction commits without the dropped job.
-        await create_note(session)
+        await some_work(session)
         kept = enqueue(session, "record", n=2)
         await session.commit()
 

@@ -1,8 +1,6 @@
 """The module registry: which modules an app serves, and what it serves when only some are selected.
 
-Dependency resolution (`Module.depends`) is not tested here: `resolve` reads the
-module-level registry (`MODULES`, `BY_NAME`), no registered module declares a
-dependency yet, and patching the registry is not allowed in this suite.
+Dependency resolution is tested on the registry itself: notes depend on auth.
 """
 
 from __future__ import annotations
@@ -33,13 +31,13 @@ def test_resolve_nothing_means_every_module_in_registry_order() -> None:
 
 
 def test_resolve_one_module() -> None:
-    assert resolve(["notes"]) == [BY_NAME["notes"]]
+    assert resolve(["notes"]) == [BY_NAME["auth"], BY_NAME["notes"]]  # notes depend on auth
     assert resolve(["hello"]) == [BY_NAME["hello"]]
 
 
 def test_resolve_normalizes_names_and_keeps_registry_order() -> None:
-    assert resolve([" Notes ", "HELLO"]) == [BY_NAME["hello"], BY_NAME["notes"]]
-    assert resolve(["notes", "notes"]) == [BY_NAME["notes"]]
+    assert resolve([" Notes ", "HELLO"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["notes"]]
+    assert resolve(["notes", "notes"]) == [BY_NAME["auth"], BY_NAME["notes"]]
 
 
 def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
@@ -60,7 +58,7 @@ def test_module_router_and_openapi_tag() -> None:
     notes = BY_NAME["notes"]
     assert notes.router().prefix == "/api/notes"
     assert notes.openapi_tag["name"] == "notes"
-    assert "(roadmap: B2)" in notes.openapi_tag["description"]
+    assert "(roadmap: B2, I18)" in notes.openapi_tag["description"]
     assert Module("x", "X.", roadmap=("A1", "A2")).openapi_tag == {
         "name": "x",
         "description": "X. (roadmap: A1, A2)",
@@ -114,7 +112,7 @@ async def test_openapi_of_a_partial_app_has_no_paths_of_other_modules(hello_only
 
 async def test_the_full_app_serves_every_module(client: AsyncClient) -> None:
     assert (await client.get("/api/hello")).status_code == 200
-    assert (await client.get("/api/notes")).status_code == 200
+    assert (await client.get("/api/notes")).status_code == 401  # served, and it needs a sign-in
     assert (await client.get("/healthz")).status_code == 200
     paths = set((await client.get("/openapi.json")).json()["paths"])
     assert {"/api/hello", "/api/notes", "/api/auth/login", "/api/admin/users", "/healthz"} <= paths

@@ -99,6 +99,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+LIVE_ADMIN_EMAIL = "schemathesis@example.com"
+LIVE_ADMIN_PASSWORD = "a long schemathesis passphrase"
+
+
 @pytest.fixture
 def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """The app under uvicorn on loopback, on a database of its own (what it writes is
@@ -115,6 +119,12 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         "SIXTY_DATABASE_URL": own.effective_database_url,
         "SIXTY_ACCESS_LOG": "false",
         "SIXTY_LOG_LEVEL": "WARNING",
+        # Signed in as an admin, so protected and admin operations are explored too.
+        "SIXTY_ADMIN_EMAIL": LIVE_ADMIN_EMAIL,
+        "SIXTY_ADMIN_PASSWORD": LIVE_ADMIN_PASSWORD,
+        "SIXTY_ARGON2_MEMORY_KIB": "64",
+        "SIXTY_ARGON2_TIME_COST": "1",
+        "SIXTY_RATELIMIT_ENABLED": "false",
     }
     if settings.redis_url:
         env["SIXTY_REDIS_URL"] = settings.redis_url
@@ -146,6 +156,17 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
             drop_postgres_database(POSTGRES_URL, database_url)
 
 
+def _access_token(base: str) -> str:
+    response = httpx.post(
+        f"{base}/api/auth/login",
+        json={"email": LIVE_ADMIN_EMAIL, "password": LIVE_ADMIN_PASSWORD},
+        timeout=10,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
 def test_schemathesis_finds_no_failure(live_server: str, tmp_path: Path) -> None:
     command = [
         str(Path(sys.executable).parent / "st"),
@@ -170,6 +191,8 @@ def test_schemathesis_finds_no_failure(live_server: str, tmp_path: Path) -> None
         "junit",
         "--report-dir",
         str(tmp_path),
+        "--header",
+        f"Authorization: Bearer {_access_token(live_server)}",
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     summary = result.stdout[-6000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,22 +11,31 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete
 
+from sixty.auth.models import User
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
 from sixty.main import create_app
 from sixty.notes.models import Note
+from tests.factories.auth import bearer, create_user, sign_in
 
 
 @pytest.fixture
 async def committing_client(settings: Settings) -> AsyncIterator[AsyncClient]:
-    """A client over an app whose requests commit for real; the notes it made are removed after."""
+    """A signed-in client over an app whose requests commit for real; its account (and with it
+    its notes) is removed after."""
     db = Database(create_engine(settings))
     app: FastAPI = create_app(settings, db=db)
+    email = f"concurrency-{uuid.uuid4().hex[:8]}@example.com"
     async with app.router.lifespan_context(app):
+        async with db.session() as session:
+            await create_user(session, app.state.auth, email=email)
+            await session.commit()
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
+            http.headers.update(bearer(await sign_in(http, email)))
             yield http
         async with db.session() as session:
             await session.execute(delete(Note).where(Note.title.like("concurrency-%")))
+            await session.execute(delete(User).where(User.email == email))
             await session.commit()
 
 

@@ -30,7 +30,10 @@ def _email(value: str) -> str:
 
 # Checked and normalised at the edge: services only ever see canonical addresses.
 Email = Annotated[
-    str, StringConstraints(min_length=3, max_length=320, pattern=NO_NUL), AfterValidator(_email)
+    str,
+    StringConstraints(min_length=3, max_length=320, pattern=NO_NUL),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 # Length limits apply before any hashing work: a 1 MB "password" is a 422, not a CPU burn.
 Password = Annotated[

@@ -8,6 +8,7 @@ errors and unexpected exceptions into the same translated document.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, cast
@@ -244,8 +245,22 @@ def _format(template: str, params: Mapping[str, Any]) -> str:
         return template.format(**params)
 
 
+# Pydantic names the member of a union a value failed in (`function-after[...]`, `none`) in the
+# location; a field that may be omitted but not null is such a union. Clients see the field.
+_UNION_MEMBER = re.compile(r"^[a-z-]+\[.*\]$|^(none|str|int|float|bool|constrained-str)$")
+
+
+def _useful_errors(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The errors minus "should be None" from the null branch of an optional field."""
+    return [error for error in errors if error.get("type") != "none_required"] or list(errors)
+
+
 def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
-    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    loc = [
+        part if isinstance(part, int) else str(part)
+        for index, part in enumerate(error.get("loc", ()))
+        if index < 2 or isinstance(part, int) or not _UNION_MEMBER.match(str(part))
+    ]
     field_path = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     kind = str(error.get("type", "value_error"))
     template = _FIELD_MESSAGES.get(kind)
@@ -280,7 +295,7 @@ async def handle_problem(request: Request, error: Exception) -> Response:
 
 async def handle_validation_error(request: Request, error: Exception) -> Response:
     exc = cast(RequestValidationError, error)
-    errors = [_field_error(error) for error in exc.errors()]
+    errors = [_field_error(error) for error in _useful_errors(exc.errors())]
     return problem_response(
         request,
         status=422,

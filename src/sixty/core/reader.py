@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy import Select
+from sqlalchemy import Select, String
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 Row = dict[str, Any]
 # A SELECT of any columns (Select is generic over its column types).
@@ -149,3 +152,32 @@ class AsyncpgReader(_CompilingReader):
     async def close(self) -> None:
         if self.pool is not None:
             await asyncio.wait_for(self.pool.close(), 10)
+
+
+class joined(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """`joined(column, ",")`: the group's values in one string, as `group_concat` (SQLite) or
+    `string_agg` (PostgreSQL). Unlike `func.aggregate_strings`, the separator is part of the
+    SQL text, so a statement using it compiles once for the read path."""
+
+    type = String()
+    inherit_cache = True
+    name = "joined"
+
+
+@compiles(joined, "sqlite")
+def _joined_sqlite(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
+    column, separator = list(element.clauses)
+    return f"group_concat({compiler.process(column, **kw)}, {_sql_literal(separator)})"
+
+
+@compiles(joined, "postgresql")
+def _joined_postgresql(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
+    column, separator = list(element.clauses)
+    return f"string_agg(CAST({compiler.process(column, **kw)} AS TEXT), {_sql_literal(separator)})"
+
+
+def _sql_literal(separator: Any) -> str:
+    value = separator.value
+    if not isinstance(value, str) or "'" in value or "\\" in value:
+        raise ValueError("joined() takes a plain string separator")
+    return f"'{value}'"
