@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request, Response, status
-from fastapi.responses import JSONResponse
 
 from sixty.core.deps import ReaderDep, SessionDep, SettingsDep
 from sixty.core.errors import problem_responses
@@ -50,16 +49,23 @@ ScopeDep = Annotated[service.TodoScope, Depends(todo_scope)]
 UrlPrefixDep = Annotated[str, Depends(todo_url_prefix)]
 
 
-def _with_url(todo: Todo | Row, prefix: str) -> dict[str, Any]:
+def _todo(todo: Todo | Row, prefix: str) -> dict[str, Any]:
+    """The todo as JSON-ready values (the `TodoRead` shape). The id goes through `str()`: asyncpg
+    answers its own UUID type, which JSON encoders do not know."""
     if isinstance(todo, Todo):
         todo = {"id": todo.id, "title": todo.title, "completed": todo.completed, "order": todo.order}
-    return {**todo, "url": f"{prefix}{todo['id']}"}
+    todo_id = str(todo["id"])
+    return {
+        "id": todo_id,
+        "title": todo["title"],
+        "completed": todo["completed"],
+        "order": todo["order"],
+        "url": prefix + todo_id,
+    }
 
 
-def _answer(todo: Todo | Row, prefix: str, status_code: int = 200, **headers: str) -> Response:
-    return JSONResponse(
-        TodoRead.model_validate(_with_url(todo, prefix)).model_dump(mode="json"), status_code, headers
-    )
+def _json(content: Any, status_code: int = 200, **headers: str) -> Response:
+    return Response(orjson.dumps(content), status_code, headers, media_type="application/json")
 
 
 @router.get(
@@ -72,8 +78,7 @@ def _answer(todo: Todo | Row, prefix: str, status_code: int = 200, **headers: st
 )
 async def list_todos(reader: ReaderDep, scope: ScopeDep, prefix: UrlPrefixDep) -> Response:
     rows = await service.list_todos(reader, scope=scope)
-    # Rows from the reader are already typed (UUID, bool, int); orjson writes them directly.
-    return Response(orjson.dumps([_with_url(row, prefix) for row in rows]), media_type="application/json")
+    return _json([_todo(row, prefix) for row in rows])
 
 
 @router.post(
@@ -98,7 +103,7 @@ async def create_todo(
     data: TodoCreate, session: SessionDep, scope: ScopeDep, prefix: UrlPrefixDep
 ) -> Response:
     todo = await service.create_todo(session, data, scope=scope)
-    return _answer(todo, prefix, status.HTTP_201_CREATED, Location=f"{prefix}{todo.id}")
+    return _json(_todo(todo, prefix), status.HTTP_201_CREATED, Location=f"{prefix}{todo.id}")
 
 
 @router.delete(
@@ -125,7 +130,7 @@ async def clear_todos(session: SessionDep, scope: ScopeDep) -> None:
     },
 )
 async def get_todo(todo_id: uuid.UUID, reader: ReaderDep, scope: ScopeDep, prefix: UrlPrefixDep) -> Response:
-    return _answer(await service.read_todo(reader, todo_id, scope=scope), prefix)
+    return _json(_todo(await service.read_todo(reader, todo_id, scope=scope), prefix))
 
 
 @router.patch(
@@ -142,7 +147,7 @@ async def get_todo(todo_id: uuid.UUID, reader: ReaderDep, scope: ScopeDep, prefi
 async def update_todo(
     todo_id: uuid.UUID, data: TodoUpdate, session: SessionDep, scope: ScopeDep, prefix: UrlPrefixDep
 ) -> Response:
-    return _answer(await service.update_todo(session, todo_id, data, scope=scope), prefix)
+    return _json(_todo(await service.update_todo(session, todo_id, data, scope=scope), prefix))
 
 
 @router.delete(

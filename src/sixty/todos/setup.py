@@ -10,7 +10,7 @@ from sixty.core.middleware import OpenCORSMiddleware
 from sixty.modules import StartupHook
 from sixty.todos.router import router
 
-METHODS = ("GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS")
+METHODS = ("GET", "POST", "PATCH", "DELETE", "OPTIONS")
 EXPOSE_HEADERS = ("Location", "X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy")
 
 
