@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -27,6 +33,9 @@ from sixty.main import create_app
 POSTGRES_URL = os.environ.get("SIXTY_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("SIXTY_TEST_REDIS_URL") or None
 TEST_SECRET = "test-secret-" + "x" * 40
+LIVE_ADMIN_EMAIL = "schemathesis@example.com"
+LIVE_ADMIN_PASSWORD = "a long schemathesis passphrase"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def create_postgres_database(admin_url: str) -> str:
@@ -140,3 +149,62 @@ async def auth_headers(app: FastAPI, session: AsyncSession, client: AsyncClient)
 
     await create_user(session, app.state.auth, email="member@example.com", username="member")
     return bearer(await sign_in(client, "member@example.com"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The app under uvicorn on loopback, on a database of its own (what it writes is
+    committed, and must not leak into the suite's database)."""
+    port = _free_port()
+    database_url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else None
+    own = settings.model_copy(update={"data_dir": tmp_path, "database_url": database_url})
+    migrate.upgrade(own)
+    env = {
+        **os.environ,
+        "SIXTY_ENV": "test",
+        "SIXTY_SECRET_KEY": settings.secret_key,
+        "SIXTY_DATA_DIR": str(tmp_path),
+        "SIXTY_DATABASE_URL": own.effective_database_url,
+        "SIXTY_ACCESS_LOG": "false",
+        "SIXTY_LOG_LEVEL": "WARNING",
+        # An admin to sign in as, so protected and admin operations can be driven too.
+        "SIXTY_ADMIN_EMAIL": LIVE_ADMIN_EMAIL,
+        "SIXTY_ADMIN_PASSWORD": LIVE_ADMIN_PASSWORD,
+        "SIXTY_ARGON2_MEMORY_KIB": "64",
+        "SIXTY_ARGON2_TIME_COST": "1",
+        "SIXTY_RATELIMIT_ENABLED": "false",
+    }
+    if settings.redis_url:
+        env["SIXTY_REDIS_URL"] = settings.redis_url
+    command = [sys.executable, "-m", "uvicorn", "sixty.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")  # a file, not a pipe: an unread pipe fills up and stalls the server
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-4000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        if POSTGRES_URL and database_url:
+            drop_postgres_database(POSTGRES_URL, database_url)

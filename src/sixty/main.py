@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     if settings.docs_enabled:
         install_docs(app)
 
-    # Added innermost first: a request passes context -> CORS -> gzip -> body limit -> routes.
+    # Added innermost first: a request passes context -> module middleware (e.g. the todos
+    # module's open CORS) -> CORS -> gzip -> body limit -> routes. What modules added while
+    # installing is moved here, so it sees a request before the platform's CORS does.
+    module_middleware = list(app.user_middleware)
+    app.user_middleware.clear()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
     if settings.cors_origins:
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                 "RateLimit-Policy",
             ],
         )
+    app.user_middleware[0:0] = module_middleware
     app.add_middleware(
         RequestContextMiddleware,
         default_locale=settings.default_locale,

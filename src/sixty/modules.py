@@ -62,6 +62,15 @@ MODULES: tuple[Module, ...] = (
         has_models=True,
         roadmap=("B2", "I18"),
     ),
+    Module(
+        "todos",
+        "To-Do list: the Todo-Backend API (todobackend.com), open to any origin; signed-in callers "
+        "get lists of their own.",
+        depends=("auth",),
+        has_models=True,
+        has_setup=True,
+        roadmap=("B3",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

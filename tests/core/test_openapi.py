@@ -3,24 +3,18 @@ schemathesis finds no failure against a live server."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from openapi_spec_validator import validate
 
-from sixty.core import migrate
-from sixty.core.config import Settings
-from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import LIVE_ADMIN_EMAIL, LIVE_ADMIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -73,7 +67,7 @@ def test_problem_schema_is_registered(app: FastAPI) -> None:
 
 def test_each_module_has_a_tag(app: FastAPI) -> None:
     names = [tag["name"] for tag in app.openapi()["tags"]]
-    assert names == ["health", "hello", "auth", "notes"]
+    assert names == ["health", "hello", "auth", "notes", "todos"]
 
 
 async def test_swagger_ui_and_redoc_are_served_offline(client: AsyncClient) -> None:
@@ -91,69 +85,6 @@ async def test_swagger_ui_and_redoc_are_served_offline(client: AsyncClient) -> N
         assert len(response.content) > 10_000
     spec = await client.get("/openapi.json")
     assert spec.json()["info"]["title"] == "Sixty"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-LIVE_ADMIN_EMAIL = "schemathesis@example.com"
-LIVE_ADMIN_PASSWORD = "a long schemathesis passphrase"
-
-
-@pytest.fixture
-def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """The app under uvicorn on loopback, on a database of its own (what it writes is
-    committed, and must not leak into the suite's database)."""
-    port = _free_port()
-    database_url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else None
-    own = settings.model_copy(update={"data_dir": tmp_path, "database_url": database_url})
-    migrate.upgrade(own)
-    env = {
-        **os.environ,
-        "SIXTY_ENV": "test",
-        "SIXTY_SECRET_KEY": settings.secret_key,
-        "SIXTY_DATA_DIR": str(tmp_path),
-        "SIXTY_DATABASE_URL": own.effective_database_url,
-        "SIXTY_ACCESS_LOG": "false",
-        "SIXTY_LOG_LEVEL": "WARNING",
-        # Signed in as an admin, so protected and admin operations are explored too.
-        "SIXTY_ADMIN_EMAIL": LIVE_ADMIN_EMAIL,
-        "SIXTY_ADMIN_PASSWORD": LIVE_ADMIN_PASSWORD,
-        "SIXTY_ARGON2_MEMORY_KIB": "64",
-        "SIXTY_ARGON2_TIME_COST": "1",
-        "SIXTY_RATELIMIT_ENABLED": "false",
-    }
-    if settings.redis_url:
-        env["SIXTY_REDIS_URL"] = settings.redis_url
-    command = [sys.executable, "-m", "uvicorn", "sixty.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
-    log_path = tmp_path / "server.log"
-    log = log_path.open("w")  # a file, not a pipe: an unread pipe fills up and stalls the server
-    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log_path.read_text()[-4000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        if POSTGRES_URL and database_url:
-            drop_postgres_database(POSTGRES_URL, database_url)
 
 
 def _access_token(base: str) -> str:

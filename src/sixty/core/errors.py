@@ -185,6 +185,7 @@ _FIELD_MESSAGES: dict[str, str] = {
     "int_parsing": N_("Must be an integer."),
     "int_type": N_("Must be an integer."),
     "bool_parsing": N_("Must be true or false."),
+    "bool_type": N_("Must be true or false."),
     "greater_than_equal": N_("Must be greater than or equal to {ge}."),
     "less_than_equal": N_("Must be less than or equal to {le}."),
     "uuid_parsing": N_("Must be a valid UUID."),
