@@ -175,7 +175,9 @@ class Settings(BaseSettings):
     library_fine_per_day: int = Field(
         default=25, ge=0, description="Fine per started day overdue, in minor units of the currency."
     )
-    library_fine_cap: int = Field(default=1000, ge=0, description="Most a loan's fine can reach (minor units).")
+    library_fine_cap: int = Field(
+        default=1000, ge=0, description="Most a loan's fine can reach (minor units)."
+    )
     library_currency: Annotated[str, AfterValidator(_currency)] = "EUR"
     library_hold_pickup_days: int = Field(
         default=3, ge=1, le=60, description="Days a returned copy waits for the first member in the queue."

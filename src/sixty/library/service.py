@@ -33,7 +33,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
+    null,
     or_,
     select,
     update,
@@ -56,15 +56,19 @@ from sixty.library.schemas import (
     BookUpdate,
     CopyCreate,
     CopyUpdate,
+    InvalidIsbnError,
     LoanSort,
     MemberCreate,
     MemberSort,
     MemberUpdate,
     Money,
+    normalize_isbn,
 )
 
 MANAGE = "library:manage"
 ACTIVE_HOLD_STATUSES = ("waiting", "ready")
+# Spelled out rather than IN (...): the reader runs statements compiled once, without expanding binds.
+ACTIVE_HOLD = or_(Hold.status == "waiting", Hold.status == "ready")
 
 
 def now() -> datetime:
@@ -199,7 +203,10 @@ class BookFilters:
         if self.subject:
             values["subject"] = fold(self.subject.strip())
         if self.isbn:
-            values["isbn"] = self.isbn
+            try:
+                values["isbn"] = normalize_isbn(self.isbn)
+            except InvalidIsbnError:
+                values["isbn"] = self.isbn  # matches nothing: every stored ISBN is valid
         if self.year_from is not None:
             values["year_from"] = self.year_from
         if self.year_to is not None:
@@ -554,7 +561,7 @@ HOLD_POSITION = case(
         )
         .scalar_subquery(),
     ),
-    else_=literal(None, Integer()),
+    else_=null(),
 ).label("position")
 HOLD_COLUMNS = (
     Hold.id,
@@ -595,7 +602,7 @@ def _holds_statement(librarian: bool, by_book: bool, by_member: bool, active: bo
     if by_member:
         statement = statement.where(Hold.member_id == bindparam("member_id"))
     if active:
-        statement = statement.where(Hold.status.in_(ACTIVE_HOLD_STATUSES))
+        statement = statement.where(ACTIVE_HOLD)
     return keyset_page(statement, HOLD_SORTS["created_at"], after=after)
 
 
@@ -674,8 +681,11 @@ async def _shelve(session: AsyncSession, copy: Copy, *, policy: LibraryPolicy, m
 
 async def _expire_ready_holds(
     session: AsyncSession, book_id: uuid.UUID, *, policy: LibraryPolicy, moment: datetime
-) -> None:
-    """Ready holds whose pickup window has passed end; their copies go to the next in the queue."""
+) -> bool:
+    """Ready holds whose pickup window has passed end; their copies go to the next in the queue.
+
+    Answers whether any did: a request refused afterwards still keeps that (`keep_changes`),
+    since it is true whatever the request wanted."""
     stale = (
         await session.scalars(
             select(Hold)
@@ -692,10 +702,13 @@ async def _expire_ready_holds(
         if copy is not None and copy.status == "held":
             await _shelve(session, copy, policy=policy, moment=moment)
             await session.flush()
+    return bool(stale)
 
 
-def _already_holding() -> Conflict:
-    return Conflict(N_("This member already has a hold on this book."), code="hold_exists")
+def _already_holding(*, keep_changes: bool = False) -> Conflict:
+    return Conflict(
+        N_("This member already has a hold on this book."), code="hold_exists", keep_changes=keep_changes
+    )
 
 
 async def place_hold(
@@ -711,21 +724,21 @@ async def place_hold(
     for the member at once (`ready`). 409 when the member already holds or borrows the book."""
     member = await _member_for(session, caller, member_id)
     await get_book(session, book_id, lock=True)
-    await _expire_ready_holds(session, book_id, policy=policy, moment=moment)
+    expired = await _expire_ready_holds(session, book_id, policy=policy, moment=moment)
     active = await session.scalar(
-        select(Hold.id).where(
-            Hold.book_id == book_id, Hold.member_id == member.id, Hold.status.in_(ACTIVE_HOLD_STATUSES)
-        )
+        select(Hold.id).where(Hold.book_id == book_id, Hold.member_id == member.id, ACTIVE_HOLD)
     )
     if active is not None:
-        raise _already_holding()
+        raise _already_holding(keep_changes=expired)
     borrowing = await session.scalar(
         select(Loan.id).where(
             Loan.book_id == book_id, Loan.member_id == member.id, Loan.returned_at.is_(None)
         )
     )
     if borrowing is not None:
-        raise Conflict(N_("This member already has this book on loan."), code="already_borrowed")
+        raise Conflict(
+            N_("This member already has this book on loan."), code="already_borrowed", keep_changes=expired
+        )
     hold = Hold(book_id=book_id, member_id=member.id, status="waiting", created_at=moment)
     session.add(hold)
     await _flush_unique(session, _already_holding())
@@ -905,12 +918,13 @@ async def list_overdue(
     return [present_loan(row, policy, moment) for row in rows], cursor
 
 
-def _unavailable(copy_id: uuid.UUID, status: str) -> Conflict:
+def _unavailable(copy_id: uuid.UUID, status: str, *, keep_changes: bool = False) -> Conflict:
     return Conflict(
         N_("Copy {id} cannot be lent: it is {status}."),
         code="copy_unavailable",
         id=str(copy_id),
         status=status,
+        keep_changes=keep_changes,
     )
 
 
@@ -933,19 +947,20 @@ async def checkout(
     if copy is None:
         raise copy_not_found(copy_id)
     await get_book(session, copy.book_id, lock=True)
-    await _expire_ready_holds(session, copy.book_id, policy=policy, moment=moment)
+    expired = await _expire_ready_holds(session, copy.book_id, policy=policy, moment=moment)
     await session.refresh(copy)
     own_hold = await session.scalar(
-        select(Hold).where(
-            Hold.book_id == copy.book_id, Hold.member_id == member.id, Hold.status.in_(ACTIVE_HOLD_STATUSES)
-        )
+        select(Hold).where(Hold.book_id == copy.book_id, Hold.member_id == member.id, ACTIVE_HOLD)
     )
     if copy.status == "held" and (own_hold is None or own_hold.copy_id != copy.id):
         raise Conflict(
-            N_("Copy {id} is set aside for another member's hold."), code="copy_held", id=str(copy_id)
+            N_("Copy {id} is set aside for another member's hold."),
+            code="copy_held",
+            id=str(copy_id),
+            keep_changes=expired,
         )
     if copy.status not in ("available", "held"):
-        raise _unavailable(copy_id, copy.status)
+        raise _unavailable(copy_id, copy.status, keep_changes=expired)
     claimed = await session.execute(
         update(Copy)
         .where(Copy.id == copy_id, Copy.status == copy.status)
@@ -1092,7 +1107,7 @@ ACCOUNT_UNPAID_FINES = select(Loan.fine_minor, Loan.fine_currency).where(
     Loan.fine_paid_at.is_(None),
 )
 ACCOUNT_ACTIVE_HOLDS = select(func.count(Hold.id).label("count")).where(
-    Hold.member_id == bindparam("member_id"), Hold.status.in_(ACTIVE_HOLD_STATUSES)
+    Hold.member_id == bindparam("member_id"), ACTIVE_HOLD
 )
 
 
