@@ -447,7 +447,7 @@ def member_not_found(member_id: uuid.UUID) -> NotFound:
     return NotFound(N_("Member {id} was not found."), id=str(member_id))
 
 
-def _account_linked(user_id: uuid.UUID) -> Conflict:
+def _account_linked(user_id: uuid.UUID | None) -> Conflict:
     return Conflict(
         N_("Account {user_id} is already linked to another member."),
         code="account_linked",
@@ -504,7 +504,7 @@ async def create_member(session: AsyncSession, data: MemberCreate) -> Member:
         await _check_account(session, data.user_id, member_id=None)
     member = Member(name=data.name, name_key=fold(data.name), email=data.email, user_id=data.user_id)
     session.add(member)
-    await _flush_unique(session, _account_linked(data.user_id or uuid.UUID(int=0)))
+    await _flush_unique(session, _account_linked(data.user_id))  # a concurrent link won
     return member
 
 
@@ -523,7 +523,7 @@ async def update_member(session: AsyncSession, member_id: uuid.UUID, data: Membe
     for field, value in changes.items():
         setattr(member, field, value)
     member.name_key = fold(member.name)
-    await _flush_unique(session, _account_linked(member.user_id or uuid.UUID(int=0)))
+    await _flush_unique(session, _account_linked(member.user_id))
     return member
 
 
