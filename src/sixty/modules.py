@@ -71,6 +71,14 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("B3",),
     ),
+    Module(
+        "library",
+        "Book library: catalogue search, copies, members, loans, returns, renewals, holds queues, "
+        "overdue loans and fines.",
+        depends=("auth",),
+        has_models=True,
+        roadmap=("B4",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

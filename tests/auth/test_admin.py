@@ -61,17 +61,18 @@ async def test_admin_lists_and_filters_users(
 async def test_roles_are_data(
     client: AsyncClient, session: AsyncSession, user: User, admin_headers: dict[str, str]
 ) -> None:
+    # A role no migration seeds (the library's migration seeds `librarian`).
     await service.ensure_role(
-        session, "librarian", description="Manages stock", permissions=["library:manage"]
+        session, "curator", description="Curates exhibits", permissions=["exhibits:manage"]
     )
     roles = (await client.get("/api/admin/roles", headers=admin_headers)).json()["items"]
-    assert {"name": "librarian", "description": "Manages stock", "permissions": ["library:manage"]} in roles
+    assert {"name": "curator", "description": "Curates exhibits", "permissions": ["exhibits:manage"]} in roles
     assert next(role for role in roles if role["name"] == "admin")["permissions"] == ["*"]
     changed = await client.patch(
-        f"/api/admin/users/{user.id}", json={"roles": ["user", "librarian"]}, headers=admin_headers
+        f"/api/admin/users/{user.id}", json={"roles": ["user", "curator"]}, headers=admin_headers
     )
     assert changed.status_code == 200
-    assert changed.json()["roles"] == ["librarian", "user"]
+    assert changed.json()["roles"] == ["curator", "user"]
 
 
 async def test_permission_checks_follow_the_roles(

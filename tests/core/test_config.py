@@ -154,3 +154,11 @@ def test_out_of_range_numbers_are_refused(name: str, value: int) -> None:
 def test_unknown_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIXTY_NOT_A_SETTING", "whatever")
     assert not hasattr(make_settings(), "not_a_setting")
+
+
+def test_library_currency_is_an_iso_4217_code() -> None:
+    assert make_settings(library_currency=" jpy ").library_currency == "JPY"
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        make_settings(library_currency="EURO")
+    with pytest.raises(ValidationError):
+        make_settings(library_fine_per_day=-1)

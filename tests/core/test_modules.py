@@ -1,7 +1,7 @@
 """The module registry: which modules an app serves, and what it serves when only some are selected.
 
 Dependency resolution (`Module.depends`) is tested on the registry as it is (patching it is
-not allowed in this suite): notes and todos depend on auth.
+not allowed in this suite): notes, todos and the library depend on auth.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sixty.modules import BY_NAME, MODULES, Module, UnknownModuleError, import_a
 
 def test_registry_lists_each_module_once() -> None:
     names = [module.name for module in MODULES]
-    assert names == ["hello", "auth", "notes", "todos"]
+    assert names == ["hello", "auth", "notes", "todos", "library"]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
 
@@ -46,13 +46,14 @@ def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
         resolve(["notes", "payments", "blog"])
     message = str(raised.value)
     assert "blog, payments" in message
-    assert "known: hello, auth, notes, todos" in message
+    assert "known: hello, auth, notes, todos, library" in message
     assert isinstance(raised.value, ValueError)
 
 
 def test_resolve_brings_a_modules_dependencies_in_registry_order() -> None:
     assert resolve(["todos"]) == [BY_NAME["auth"], BY_NAME["todos"]]
     assert resolve(["todos", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["todos"]]
+    assert resolve(["library", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["library"]]
 
 
 def test_registered_modules_declare_only_known_dependencies() -> None:
@@ -73,7 +74,9 @@ def test_module_router_and_openapi_tag() -> None:
 
 def test_import_all_models_loads_the_whole_schema() -> None:
     import_all_models()
-    assert {"job", "note", "mail_outbox", "auth_user", "auth_session", "todo"} <= set(Base.metadata.tables)
+    assert {"job", "note", "mail_outbox", "auth_user", "auth_session", "todo", "library_loan"} <= set(
+        Base.metadata.tables
+    )
 
 
 def test_an_unknown_module_in_settings_stops_the_app_factory(settings: Settings, db: Database) -> None:
@@ -121,7 +124,14 @@ async def test_the_full_app_serves_every_module(client: AsyncClient) -> None:
     assert (await client.get("/api/notes")).status_code == 401  # served, and it needs a sign-in
     assert (await client.get("/healthz")).status_code == 200
     paths = set((await client.get("/openapi.json")).json()["paths"])
-    assert {"/api/hello", "/api/notes", "/api/auth/login", "/api/admin/users", "/healthz"} <= paths
+    assert {
+        "/api/hello",
+        "/api/notes",
+        "/api/auth/login",
+        "/api/admin/users",
+        "/api/library/books",
+        "/healthz",
+    } <= paths
 
 
 def test_only_modules_with_a_setup_install_anything(app: FastAPI, settings: Settings) -> None:

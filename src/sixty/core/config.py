@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
+from babel.numbers import list_currencies
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -50,6 +51,14 @@ def _mailbox(value: str) -> str:
     if re.search(r"[\r\n\x00]", value) or not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
         raise ValueError(f"not a mail address: {value!r}")
     return value
+
+
+def _currency(value: str) -> str:
+    """An ISO 4217 code, upper case."""
+    code = value.strip().upper()
+    if code not in list_currencies():
+        raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+    return code
 
 
 def _split_csv(value: object) -> object:
@@ -160,6 +169,19 @@ class Settings(BaseSettings):
         default=True, description="When the limits' Redis is down: allow (true) or answer 503 (false)."
     )
     ratelimit_timeout: float = Field(default=0.25, gt=0, description="Seconds a Redis limit check may take.")
+    # library
+    library_loan_days: int = Field(default=21, ge=1, le=365, description="Days a loan (or a renewal) lasts.")
+    library_max_renewals: int = Field(default=2, ge=0, le=50, description="Renewals allowed per loan.")
+    library_fine_per_day: int = Field(
+        default=25, ge=0, description="Fine per started day overdue, in minor units of the currency."
+    )
+    library_fine_cap: int = Field(
+        default=1000, ge=0, description="Most a loan's fine can reach (minor units)."
+    )
+    library_currency: Annotated[str, AfterValidator(_currency)] = "EUR"
+    library_hold_pickup_days: int = Field(
+        default=3, ge=1, le=60, description="Days a returned copy waits for the first member in the queue."
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
