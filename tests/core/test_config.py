@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,26 @@ def test_library_currency_is_an_iso_4217_code() -> None:
         make_settings(library_currency="EURO")
     with pytest.raises(ValidationError):
         make_settings(library_fine_per_day=-1)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("900", timedelta(minutes=15)),
+        ("1.5", timedelta(seconds=1.5)),
+        ("PT15M", timedelta(minutes=15)),
+        ("P1D", timedelta(days=1)),
+    ],
+)
+def test_durations_read_seconds_or_iso8601(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: timedelta
+) -> None:
+    monkeypatch.setenv("SIXTY_ACCESS_TOKEN_TTL", raw)
+    assert make_settings().access_token_ttl == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "soon"])
+def test_bad_durations_are_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIXTY_ACCESS_TOKEN_TTL", raw)
+    with pytest.raises(ValidationError):
+        make_settings()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from babel.numbers import list_currencies
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sixty.core.ratelimit import parse_policies
@@ -80,6 +80,16 @@ def _key_pairs(value: object) -> object:
     return value
 
 
+def _seconds(value: object) -> object:
+    """A duration from the environment: seconds (`900`, `1.5`) or ISO 8601 (`PT15M`, `P1D`)."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIXTY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -95,18 +105,18 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "sixty"
     jwt_audience: str = "sixty-api"
-    access_token_ttl: timedelta = Field(default=timedelta(minutes=15), gt=timedelta(0))
-    refresh_token_ttl: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
-    refresh_reuse_grace: timedelta = Field(default=timedelta(0), ge=timedelta(0))
+    access_token_ttl: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
+    refresh_token_ttl: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
+    refresh_reuse_grace: Duration = Field(default=timedelta(0), ge=timedelta(0))
     password_scheme: PasswordScheme = PasswordScheme.argon2
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     require_verified_email: bool = False
-    email_verification_ttl: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
-    password_reset_ttl: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
-    login_code_ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    email_verification_ttl: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
+    password_reset_ttl: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
+    login_code_ttl: Duration = Field(default=timedelta(minutes=5), gt=timedelta(0))
     login_code_max_attempts: int = Field(default=5, ge=1)
     totp_issuer: str = "Sixty"
     admin_email: str | None = None
