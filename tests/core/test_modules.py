@@ -1,8 +1,7 @@
 """The module registry: which modules an app serves, and what it serves when only some are selected.
 
-Dependency resolution (`Module.depends`) is not tested here: `resolve` reads the
-module-level registry (`MODULES`, `BY_NAME`), no registered module declares a
-dependency yet, and patching the registry is not allowed in this suite.
+Dependency resolution (`Module.depends`) is tested on the registry as it is (the blog
+depends on auth): patching the registry is not allowed in this suite.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from sixty.modules import BY_NAME, MODULES, Module, UnknownModuleError, import_a
 
 def test_registry_lists_each_module_once() -> None:
     names = [module.name for module in MODULES]
-    assert names == ["hello", "auth", "notes"]
+    assert names == ["hello", "auth", "notes", "blog"]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
 
@@ -37,6 +36,11 @@ def test_resolve_one_module() -> None:
     assert resolve(["hello"]) == [BY_NAME["hello"]]
 
 
+def test_resolve_brings_a_modules_dependencies_in_registry_order() -> None:
+    assert resolve(["blog"]) == [BY_NAME["auth"], BY_NAME["blog"]]
+    assert resolve(["blog", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["blog"]]
+
+
 def test_resolve_normalizes_names_and_keeps_registry_order() -> None:
     assert resolve([" Notes ", "HELLO"]) == [BY_NAME["hello"], BY_NAME["notes"]]
     assert resolve(["notes", "notes"]) == [BY_NAME["notes"]]
@@ -44,10 +48,10 @@ def test_resolve_normalizes_names_and_keeps_registry_order() -> None:
 
 def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
     with pytest.raises(UnknownModuleError) as raised:
-        resolve(["notes", "payments", "blog"])
+        resolve(["notes", "payments", "shop"])
     message = str(raised.value)
-    assert "blog, payments" in message
-    assert "known: hello, auth, notes" in message
+    assert "payments, shop" in message
+    assert "known: hello, auth, notes, blog" in message
     assert isinstance(raised.value, ValueError)
 
 

@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         default=True, description="When the limits' Redis is down: allow (true) or answer 503 (false)."
     )
     ratelimit_timeout: float = Field(default=0.25, gt=0, description="Seconds a Redis limit check may take.")
+    # blog
+    blog_token_ttl: timedelta = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="Lifetime of the tokens the blog's register and login answer (RealWorld has no refresh).",
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod

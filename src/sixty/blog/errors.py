@@ -1,0 +1,131 @@
+"""The RealWorld error shape on the blog's routes, and its OpenAPI documentation.
+
+The platform answers RFC 9457 problem documents; the RealWorld spec fixes
+`{"errors": {"body": ["..."]}}` instead. `BlogRoute` answers every error raised
+while handling a blog request in that shape: the platform's `Problem`s (from the
+blog's and the auth module's services, and the 401 of a bad token), request
+validation errors, the framework's HTTP errors (413 for a body over the limit) and
+unexpected errors (500, logged). The spec has no 409: a taken username or email is
+a 422, as the spec's registration says.
+
+Errors raised before a blog route is chosen (an unknown path: 404, a wrong method:
+405) come from the platform and keep its problem documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from sixty.blog.schemas import GenericErrorModel, error_body
+from sixty.core.errors import Problem, field_errors, http_error_text, problem_text
+from sixty.core.i18n import _
+from sixty.core.routing import JSONRoute
+
+logger = logging.getLogger("sixty.blog")
+
+# The spec's 401 names its own scheme.
+WWW_AUTHENTICATE = {"WWW-Authenticate": "Token"}
+# Statuses the platform may use that the spec does not have, and what the spec says instead.
+SPEC_STATUS = {409: 422}
+
+
+def error_response(status: int, messages: list[str], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(error_body(messages)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _validation_messages(error: RequestValidationError) -> list[str]:
+    """`field: message` per invalid field, the field named without the spec's envelope key."""
+    messages = []
+    for entry in field_errors(error):
+        path = entry["field"].split(".")
+        if path and path[0] in ("user", "article", "comment") and len(path) > 1:
+            path = path[1:]
+        field = ".".join(path)
+        messages.append(f"{field}: {entry['message']}" if field else entry["message"])
+    return messages
+
+
+def _problem(error: Problem) -> Response:
+    status = SPEC_STATUS.get(error.status, error.status)
+    headers = {key: value for key, value in error.headers.items() if key.lower() != "www-authenticate"}
+    if status == 401:
+        headers.update(WWW_AUTHENTICATE)
+    return error_response(status, [problem_text(error)], headers)
+
+
+class BlogRoute(JSONRoute):
+    """A JSON route whose errors take the RealWorld shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def blog_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Problem as error:
+                return _problem(error)
+            except RequestValidationError as error:
+                return error_response(422, _validation_messages(error))
+            except StarletteHTTPException as error:
+                headers = dict(error.headers or {})
+                return error_response(error.status_code, [http_error_text(error.status_code)], headers)
+            except Exception as error:
+                logger.error(
+                    "unhandled error",
+                    exc_info=error,
+                    extra={
+                        "request_id": request.scope.get("state", {}).get("request_id"),
+                        "path": request.url.path,
+                    },
+                )
+                return error_response(500, [_("An unexpected error occurred; it has been logged.")])
+
+        return blog_handler
+
+
+# --- OpenAPI --------------------------------------------------------------------------------
+
+DESCRIPTIONS = {
+    401: "Not authenticated: no token, or a token that is invalid, expired or of an ended session.",
+    403: "Authenticated, but not allowed: someone else's article or comment.",
+    404: "No such article, comment or user.",
+    413: "The request body is larger than the platform accepts.",
+    415: "The request body is not JSON.",
+    422: "Invalid input: one `field: message` per problem (a taken username or email too).",
+    500: "Unexpected error; it has been logged.",
+}
+EXAMPLES = {
+    401: "Sign in first: send `Authorization: Token <token>`.",
+    403: "Only its author may change or delete this article.",
+    404: "There is no article how-to-train-your-dragon.",
+    413: "The request body is larger than this endpoint accepts.",
+    415: "Send the request body as application/json.",
+    422: "email: Is not a valid email address.",
+    500: "An unexpected error occurred; it has been logged.",
+}
+
+
+def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the blog's errors (500 always)."""
+    return {
+        status: {
+            "model": GenericErrorModel,
+            "description": DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "content": {"application/json": {"example": error_body([EXAMPLES[status]])}},
+        }
+        for status in (*statuses, 500)
+    }
