@@ -16,7 +16,9 @@ def token_header(token: str, scheme: str = "Token") -> dict[str, str]:
 
 async def register(client: AsyncClient, username: str, *, email: str | None = None) -> dict[str, str]:
     """A new account signed in to the blog: the headers of its requests."""
-    payload = {"user": {"username": username, "email": email or f"{username}@example.com", "password": PASSWORD}}
+    payload = {
+        "user": {"username": username, "email": email or f"{username}@example.com", "password": PASSWORD}
+    }
     response = await client.post(f"{API}/users", json=payload)
     assert response.status_code == 201, response.text
     return token_header(response.json()["user"]["token"])

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from sixty.auth import service as accounts
 from sixty.blog import service
@@ -43,6 +44,16 @@ from sixty.core.text import NO_NUL
 
 router = APIRouter(prefix="/api/blog", tags=["blog"], route_class=BlogRoute)
 
+
+class SlugConvertor(StringConvertor):
+    """A path segment that is a slug: anything but `feed`, so `/articles/feed` is only the feed
+    (and `Allow` lists only its methods). No article gets that slug (`service.RESERVED_SLUGS`)."""
+
+    regex = "(?!feed$)[^/]+"
+
+
+register_url_convertor("blog_slug", SlugConvertor())
+
 # The spec's security scheme: an API key in `Authorization`, written `Token <jwt>`.
 token_scheme = APIKeyHeader(
     name="Authorization",
@@ -67,6 +78,8 @@ async def current_user(request: Request, _token: TokenDep) -> Principal:
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+# Routes where the token is optional say so: `{}` in `security` is "no authentication".
+OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}]}
 
 
 async def auth_context(request: Request) -> accounts.AuthContext:
@@ -184,6 +197,7 @@ async def update_current(
 
 @router.get(
     "/profiles/{username}",
+    openapi_extra=OPTIONAL_TOKEN,
     summary="Get a profile",
     description="A user's profile; `following` says whether you follow them (false when anonymous).",
     response_model=ProfileEnvelope,
@@ -248,6 +262,7 @@ async def feed(reader: ReaderDep, principal: CurrentUser, limit: Limit = 20, off
 
 @router.get(
     "/articles",
+    openapi_extra=OPTIONAL_TOKEN,
     summary="Get recent articles globally",
     description="Newest first, filtered by `tag`, `author` (username) and `favorited` (username): an "
     "unknown one matches nothing. `articlesCount` counts every match; items have no `body`.",
@@ -293,7 +308,8 @@ async def create_article(data: NewArticleRequest, session: SessionDep, principal
 
 
 @router.get(
-    "/articles/{slug}",
+    "/articles/{slug:blog_slug}",
+    openapi_extra=OPTIONAL_TOKEN,
     summary="Get an article",
     description="One article, with its body.",
     response_model=ArticleEnvelope,
@@ -305,7 +321,7 @@ async def get_article(slug: Slug, reader: ReaderDep, viewer: OptionalUser) -> Re
 
 
 @router.put(
-    "/articles/{slug}",
+    "/articles/{slug:blog_slug}",
     summary="Update an article",
     description="Changes the fields sent; a new title gives a new slug. Only the author may (403).",
     response_model=ArticleEnvelope,
@@ -319,7 +335,7 @@ async def update_article(
 
 
 @router.delete(
-    "/articles/{slug}",
+    "/articles/{slug:blog_slug}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an article",
     description="With its comments and favorites. Only the author may (403).",
@@ -335,7 +351,7 @@ FAVORITED_EXAMPLE = {"article": {**ARTICLE_EXAMPLE, "favorited": True, "favorite
 
 
 @router.post(
-    "/articles/{slug}/favorite",
+    "/articles/{slug:blog_slug}/favorite",
     summary="Favorite an article",
     description="Idempotent: favoriting twice counts once.",
     response_model=ArticleEnvelope,
@@ -347,7 +363,7 @@ async def favorite(slug: Slug, session: SessionDep, principal: CurrentUser) -> R
 
 
 @router.delete(
-    "/articles/{slug}/favorite",
+    "/articles/{slug:blog_slug}/favorite",
     summary="Unfavorite an article",
     description="Idempotent.",
     response_model=ArticleEnvelope,
@@ -362,7 +378,8 @@ async def unfavorite(slug: Slug, session: SessionDep, principal: CurrentUser) ->
 
 
 @router.get(
-    "/articles/{slug}/comments",
+    "/articles/{slug:blog_slug}/comments",
+    openapi_extra=OPTIONAL_TOKEN,
     summary="Get comments for an article",
     description="Every comment of the article, newest first.",
     response_model=CommentList,
@@ -374,7 +391,7 @@ async def list_comments(slug: Slug, reader: ReaderDep, viewer: OptionalUser) -> 
 
 
 @router.post(
-    "/articles/{slug}/comments",
+    "/articles/{slug:blog_slug}/comments",
     summary="Create a comment for an article",
     description="Answers 200 with the comment, as the spec says.",
     response_model=CommentEnvelope,
@@ -388,7 +405,7 @@ async def add_comment(
 
 
 @router.delete(
-    "/articles/{slug}/comments/{id}",
+    "/articles/{slug:blog_slug}/comments/{id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a comment for an article",
     description="Only the comment's author may (403).",

@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -469,7 +469,13 @@ def _suffixed(base: str) -> str:
     return f"{base}-{secrets.token_hex(3)}"
 
 
+# Paths of their own under /articles/: an article with such a slug could not be read.
+RESERVED_SLUGS = frozenset({"feed"})
+
+
 async def _slug_taken(session: AsyncSession, slug: str) -> bool:
+    if slug in RESERVED_SLUGS:
+        return True
     return (await session.scalar(select(Article.id).where(Article.slug == slug))) is not None
 
 
