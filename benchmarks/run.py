@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -118,6 +118,7 @@ class Options:
     connections: int
     backends: tuple[str, ...]
     notes: int
+    blog_articles: int
     strict: bool
     require_postgres: bool
 
@@ -199,8 +200,11 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(tools: Tools, url: str, seconds: int, connections: int) -> str:
-    wrk = [tools.wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def run_wrk(
+    tools: Tools, url: str, seconds: int, connections: int, headers: Mapping[str, str] | None = None
+) -> str:
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    wrk = [tools.wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url]
     command = [tools.taskset, "-c", str(CLIENT_CPU), *wrk]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if done.returncode != 0:
@@ -218,10 +222,11 @@ def free_port() -> int:
         return port
 
 
-def fetch(url: str) -> tuple[int, bytes]:
+def fetch(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
     try:
         # Only our own http://127.0.0.1 URLs come here.
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+        request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             return int(response.status), response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -282,10 +287,12 @@ def serve(label: str, app: str, env: dict[str, str], tools: Tools) -> Iterator[s
 # --- measuring -------------------------------------------------------------------------------------
 
 
-def check_url(label: str, url: str, expected_body: bytes | None = None) -> None:
+def check_url(
+    label: str, url: str, expected_body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> None:
     """One request before loading a URL: measuring a stream of errors would be meaningless."""
     try:
-        status, body = fetch(url)
+        status, body = fetch(url, headers)
     except OSError as error:
         raise BenchError(f"[{label}] GET {url} failed: {error}") from error
     if status != HTTP_OK:
@@ -295,11 +302,18 @@ def check_url(label: str, url: str, expected_body: bytes | None = None) -> None:
         raise BenchError(f"[{label}] GET {url} answered {body!r}, expected {expected_body!r}")
 
 
-def measure(label: str, scenario: str, url: str, options: Options, tools: Tools) -> WrkResult:
+def measure(
+    label: str,
+    scenario: str,
+    url: str,
+    options: Options,
+    tools: Tools,
+    headers: Mapping[str, str] | None = None,
+) -> WrkResult:
     log(label, f"{scenario}: warming up {WARMUP_SECONDS} s...")
-    run_wrk(tools, url, WARMUP_SECONDS, options.connections)
+    run_wrk(tools, url, WARMUP_SECONDS, options.connections, headers)
     log(label, f"{scenario}: {options.duration} s at {options.connections} connections...")
-    result = parse_wrk(run_wrk(tools, url, options.duration, options.connections))
+    result = parse_wrk(run_wrk(tools, url, options.duration, options.connections, headers))
     flag = f", {result.error_count} ERRORS {result.errors}" if result.error_count else ""
     log(
         label,
@@ -339,6 +353,52 @@ def bench_bare(options: Options, tools: Tools, env: dict[str, str]) -> Run:
         check_url(BARE, url, expected_body=BARE_BODY)
         result = measure(BARE, BARE_SCENARIO.name, url, options, tools)
     return to_run(BARE, BARE_SCENARIO, BARE_SCENARIO.path, result, result.requests_per_s)
+
+
+# --- blog (RealWorld) -----------------------------------------------------------------------------
+
+BLOG_TARGET_LIST = Target(min_ratio=0.04, max_p99_ms=100.0)
+BLOG_SCENARIOS = (
+    Scenario("blog-articles", "/api/blog/articles", BLOG_TARGET_LIST),
+    Scenario("blog-articles-tag", "/api/blog/articles?tag={tag}", BLOG_TARGET_LIST),
+    Scenario("blog-article", "/api/blog/articles/{slug}", Target(min_ratio=0.08, max_p99_ms=100.0)),
+    Scenario("blog-feed", "/api/blog/articles/feed", BLOG_TARGET_LIST),  # signed in: the reader's token
+    Scenario("blog-tags", "/api/blog/tags"),  # report only
+)
+BLOG_SIGNED_IN = frozenset({"blog-feed"})
+
+
+def seed_blog(label: str, env: dict[str, str], articles: int) -> dict[str, str]:
+    """Seed the blog; returns a slug, a tag and a reader's token (benchmarks/seed_blog.py)."""
+    log(
+        label, f"seeding {articles:,} blog articles, {articles // 10:,} authors, {articles * 5:,} comments..."
+    )
+    done = subprocess.run(
+        [PYTHON, str(BENCH_DIR / "seed_blog.py"), "--articles", str(articles)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise BenchError(f"[{label}] blog seeding failed ({done.returncode}); see its output above")
+    seeded: dict[str, str] = json.loads(lines[-1])
+    return seeded
+
+
+def bench_blog(
+    label: str, base_url: str, seeded: dict[str, str], options: Options, tools: Tools, bare_rps: float
+) -> list[Run]:
+    runs = []
+    for scenario in BLOG_SCENARIOS:
+        path = scenario.path.format(**seeded)
+        headers = {"Authorization": f"Token {seeded['token']}"} if scenario.name in BLOG_SIGNED_IN else None
+        check_url(label, base_url + path, headers=headers)
+        result = measure(label, scenario.name, base_url + path, options, tools, headers)
+        runs.append(to_run(label, scenario, path, result, bare_rps))
+    return runs
 
 
 # --- backends --------------------------------------------------------------------------------------
@@ -424,6 +484,7 @@ def seed(label: str, env: dict[str, str], count: int) -> str:
 def bench_app(label: str, env: dict[str, str], options: Options, tools: Tools, bare_rps: float) -> list[Run]:
     migrate(label, env)
     note_id = seed(label, env, options.notes)
+    blog = seed_blog(label, env, options.blog_articles)
     runs = []
     with serve(label, "sixty.asgi:app", env, tools) as base_url:
         for scenario in APP_SCENARIOS:
@@ -431,6 +492,7 @@ def bench_app(label: str, env: dict[str, str], options: Options, tools: Tools, b
             check_url(label, base_url + path)
             result = measure(label, scenario.name, base_url + path, options, tools)
             runs.append(to_run(label, scenario, path, result, bare_rps))
+        runs += bench_blog(label, base_url, blog, options, tools, bare_rps)
     return runs
 
 
@@ -531,6 +593,7 @@ def write_results(runs: list[Run], options: Options, skipped: dict[str, str]) ->
             "server_cpu": SERVER_CPU,
             "client_cpu": CLIENT_CPU,
             "notes": options.notes,
+            "blog_articles": options.blog_articles,
             "backends": list(options.backends),
         },
         "skipped": skipped,
@@ -572,6 +635,12 @@ def parse_options(argv: list[str] | None) -> Options:
         help="comma-separated database backends (default sqlite,postgres)",
     )
     parser.add_argument("--notes", type=positive_int, default=10_000, help="notes to seed (default 10000)")
+    parser.add_argument(
+        "--blog-articles",
+        type=positive_int,
+        default=10_000,
+        help="blog articles to seed, by a tenth as many authors, five comments each (default 10000)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--require-postgres",
@@ -586,6 +655,7 @@ def parse_options(argv: list[str] | None) -> Options:
         connections=args.connections,
         backends=args.backends,
         notes=args.notes,
+        blog_articles=args.blog_articles,
         strict=args.strict,
         require_postgres=args.require_postgres,
     )

@@ -12,6 +12,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete
 
 from sixty.auth.models import User
+from sixty.blog.models import Tag
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
 from sixty.main import create_app
@@ -23,7 +24,7 @@ PREFIX = f"race{uuid.uuid4().hex[:8]}"
 @pytest.fixture
 async def committing_client(settings: Settings) -> AsyncIterator[AsyncClient]:
     """A client over an app whose requests commit for real; its users (and with them their
-    articles, favorites and follows) are removed after."""
+    articles, favorites and follows) and its tags are removed after."""
     db = Database(create_engine(settings))
     app: FastAPI = create_app(settings, db=db)
     async with app.router.lifespan_context(app):
@@ -31,13 +32,21 @@ async def committing_client(settings: Settings) -> AsyncIterator[AsyncClient]:
             yield http
         async with db.session() as session:
             await session.execute(delete(User).where(User.username.like(f"{PREFIX}%")))
+            await session.execute(delete(Tag).where(Tag.name.like(f"{PREFIX}%")))
             await session.commit()
 
 
 async def test_concurrent_creates_of_one_title_all_get_a_slug(committing_client: AsyncClient) -> None:
     writer = await register(committing_client, f"{PREFIX}a")
     title = f"{PREFIX} Same title"
-    payload = {"article": {"title": title, "description": "d", "body": "b", "tagList": ["race", "shared"]}}
+    payload = {
+        "article": {
+            "title": title,
+            "description": "d",
+            "body": "b",
+            "tagList": [f"{PREFIX}-x", f"{PREFIX}-y"],
+        }
+    }
 
     async def create() -> tuple[int, str]:
         response = await committing_client.post(f"{API}/articles", json=payload, headers=writer)
@@ -50,7 +59,7 @@ async def test_concurrent_creates_of_one_title_all_get_a_slug(committing_client:
     assert f"{PREFIX}-same-title".lower() in slugs
     listed = await committing_client.get(f"{API}/articles", params={"author": f"{PREFIX}a", "limit": 50})
     assert listed.json()["articlesCount"] == 12
-    assert all(article["tagList"] == ["race", "shared"] for article in listed.json()["articles"])
+    assert all(article["tagList"] == [f"{PREFIX}-x", f"{PREFIX}-y"] for article in listed.json()["articles"])
 
 
 async def test_concurrent_favorites_and_follows_count_once(committing_client: AsyncClient) -> None:

@@ -39,7 +39,7 @@ async def test_the_session_reader_reads_what_the_session_wrote(session: AsyncSes
     session.add_all([Tag(name="b"), Tag(name="a")])
     await session.flush()
     reader = SessionReader(session)
-    rows = await reader.all(select(Tag.name).order_by(Tag.name))
+    rows = await reader.all(select(Tag.name).where(Tag.name.in_(["a", "b"])).order_by(Tag.name))
     assert rows == [{"name": "a"}, {"name": "b"}]
     await reader.close()  # the unit of work owns the session: nothing to do
 

@@ -106,7 +106,9 @@ DESCRIPTIONS = {
     413: "The request body is larger than the platform accepts.",
     415: "The request body is not JSON.",
     422: "Invalid input: one `field: message` per problem (a taken username or email too).",
+    429: "Rate limited; see `Retry-After` (and the `RateLimit` fields).",
     500: "Unexpected error; it has been logged.",
+    503: "The rate limiter's store is down and configured to refuse.",
 }
 EXAMPLES = {
     401: "Sign in first: send `Authorization: Token <token>`.",
@@ -115,13 +117,15 @@ EXAMPLES = {
     413: "The request body is larger than this endpoint accepts.",
     415: "Send the request body as application/json.",
     422: "email: Is not a valid email address.",
+    429: "Too many requests; try again in 42 second(s).",
     500: "An unexpected error occurred; it has been logged.",
+    503: "Rate limits cannot be checked right now; try again shortly.",
 }
 
 
 def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the blog's errors (500 always)."""
-    return {
+    docs: dict[int | str, dict[str, Any]] = {
         status: {
             "model": GenericErrorModel,
             "description": DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
@@ -129,3 +133,8 @@ def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in (*statuses, 500)
     }
+    if 429 in docs:
+        docs[429]["headers"] = {
+            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+        }
+    return docs

@@ -4,6 +4,7 @@ service, shape the response. Paths, payloads, statuses and errors follow the spe
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -39,10 +40,16 @@ from sixty.blog.schemas import (
 from sixty.core.deps import ReaderDep, SessionDep, SettingsDep
 from sixty.core.errors import Unauthorized
 from sixty.core.i18n import N_
+from sixty.core.ratelimit import check_rate_limit, client_ip, rate_limit, rate_policy
 from sixty.core.security import Principal, authenticate, token_from_header
 from sixty.core.text import NO_NUL
 
 router = APIRouter(prefix="/api/blog", tags=["blog"], route_class=BlogRoute)
+
+# The blog signs in on its own routes, so it limits them as the auth module limits its own.
+REGISTER = rate_policy("blog.register", "20/hour")
+LOGIN = rate_policy("blog.login", "10/minute")  # per account: passwords must not be guessable
+LOGIN_PER_IP = rate_policy("blog.login.ip", "60/minute")
 
 
 class SlugConvertor(StringConvertor):
@@ -128,11 +135,14 @@ def _user(account: service.Account, token: str, status_code: int = 200) -> Respo
     description="Signs in with email and password and answers the user with a token (lifetime "
     "`SIXTY_BLOG_TOKEN_TTL`, a day by default). Any account of the platform can sign in here.",
     response_model=UserEnvelope,
-    responses={**_ok({"user": USER_EXAMPLE}), **error_docs(401, 403, 413, 415, 422)},
+    responses={**_ok({"user": USER_EXAMPLE}), **error_docs(401, 403, 413, 415, 422, 429, 503)},
 )
 async def login(
     data: LoginUserRequest, request: Request, session: SessionDep, auth: AuthDep, settings: SettingsDep
 ) -> Response:
+    await check_rate_limit(request, LOGIN_PER_IP, client_ip(request))
+    # One budget per account, however the address is spelled (case, full-width letters).
+    await check_rate_limit(request, LOGIN, unicodedata.normalize("NFKC", data.user.email).strip().lower())
     account, token = await service.login(
         session,
         data.user.email,
@@ -151,7 +161,8 @@ async def login(
     description="Creates a platform account (it signs in at `/api/auth` too) and answers it with a token. "
     "A taken username or email is a 422.",
     response_model=UserEnvelope,
-    responses={**_ok({"user": USER_EXAMPLE}, 201), **error_docs(403, 413, 415, 422)},
+    responses={**_ok({"user": USER_EXAMPLE}, 201), **error_docs(403, 413, 415, 422, 429, 503)},
+    dependencies=[rate_limit(REGISTER)],
 )
 async def register(
     data: NewUserRequest, request: Request, session: SessionDep, auth: AuthDep, settings: SettingsDep
