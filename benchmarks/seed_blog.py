@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.auth import service as accounts
@@ -165,6 +165,11 @@ async def seed(articles: int) -> dict[str, str]:
                 "follows",
             )
             await session.commit()
+        # Fresh statistics (and, on PostgreSQL, a visibility map for index-only counts), as a
+        # database that has been running a while would have.
+        async with db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
     finally:
         await db.dispose()
     middle = article_rows[len(article_rows) // 2]

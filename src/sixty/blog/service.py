@@ -235,19 +235,40 @@ def _filters(tag: bool, author: bool, favorited: bool, feed: bool) -> list[Colum
     return where
 
 
+NEWEST_FIRST = (Article.created_at.desc(), Article.id.desc())  # served by ix_blog_article_created_at_id
+
+
 @cache
 def _list_statement(shape: tuple[bool, bool, bool, bool], signed_in: bool) -> AnySelect:
-    statement = _with_authors(select(*_article_columns(signed_in, with_body=False)))
-    return (
-        statement.where(*_filters(*shape))
-        .order_by(Article.created_at.desc(), Article.id.desc())
+    """The page's ids first (filtered, sorted, cut), then their authors, tags and favorites:
+    the joins and subqueries run for the page's rows only, never for every match."""
+    page = (
+        select(Article.id)
+        .where(*_filters(*shape))
+        .order_by(*NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
+        .subquery("page")
+    )
+    return (
+        select(*_article_columns(signed_in, with_body=False))
+        .select_from(page)
+        .join(Article, Article.id == page.c.id)
+        .join(AUTH_USER, AUTH_USER.c.id == Article.author_id)
+        .outerjoin(BlogProfile, BlogProfile.user_id == Article.author_id)
+        .order_by(*NEWEST_FIRST)
     )
 
 
 @cache
 def _count_statement(shape: tuple[bool, bool, bool, bool]) -> AnySelect:
+    if shape == (True, False, False, False):  # the usual filter: count the tag's links alone
+        return (
+            select(func.count().label("count"))
+            .select_from(ArticleTag)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(Tag.name == bindparam("tag"))
+        )
     return select(func.count().label("count")).select_from(Article).where(*_filters(*shape))
 
 
