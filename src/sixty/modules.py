@@ -67,6 +67,7 @@ MODULES: tuple[Module, ...] = (
         "comments, on the platform's own accounts.",
         depends=("auth",),
         has_models=True,
+        has_setup=True,
         roadmap=("B9", "I3"),
     ),
 )

@@ -64,6 +64,16 @@ def test_slugs_keep_letters_of_every_script() -> None:
     assert len(slugify("word " * 100)) <= 80
 
 
+async def test_an_article_with_a_slug_in_another_script_is_found_by_it(
+    client: AsyncClient, jake: dict[str, str]
+) -> None:
+    article = await create_article(client, jake, title="Ça va? Да!")
+    assert article["slug"] == "ça-va-да"
+    response = await client.get(f"{API}/articles/ça-va-да")
+    assert response.status_code == 200
+    assert response.json()["article"]["title"] == "Ça va? Да!"
+
+
 async def test_a_taken_slug_gets_a_random_suffix(client: AsyncClient, jake: dict[str, str]) -> None:
     slugs = [(await create_article(client, jake, title="Same title"))["slug"] for _ in range(3)]
     assert slugs[0] == "same-title"

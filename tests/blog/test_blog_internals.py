@@ -11,28 +11,35 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.auth.models import User
-from sixty.blog.errors import BlogRoute
+from sixty.blog.errors import BlogRoute, install_error_shape
 from sixty.blog.models import Tag
 from sixty.blog.schemas import timestamp
 from sixty.blog.service import SessionReader
+from sixty.core.errors import install_error_handlers
 from tests.factories.blog import API, PASSWORD, register
 
 
-async def test_an_unexpected_error_is_a_logged_500_in_the_blog_shape(
+async def test_an_unexpected_error_is_a_logged_500_in_the_blog_shape_on_blog_routes_only(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = FastAPI()
+    install_error_handlers(app)
+    install_error_shape(app)
 
     async def broken() -> None:
         raise RuntimeError("boom")
 
-    app.router.route_class = BlogRoute
-    app.router.add_api_route("/broken", broken)
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client:
-        response = await client.get("/broken")
-    assert response.status_code == 500
-    assert response.json() == {"errors": {"body": ["An unexpected error occurred; it has been logged."]}}
+    app.router.add_api_route("/blog/broken", broken, route_class_override=BlogRoute)
+    app.router.add_api_route("/other/broken", broken)
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        blog = await client.get("/blog/broken")
+        other = await client.get("/other/broken")
+    assert blog.status_code == 500
+    assert blog.json() == {"errors": {"body": ["An unexpected error occurred; it has been logged."]}}
     assert "unhandled error" in caplog.text
+    assert other.status_code == 500
+    assert other.headers["content-type"] == "application/problem+json"
 
 
 async def test_the_session_reader_reads_what_the_session_wrote(session: AsyncSession) -> None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import jwt
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.auth.models import User
 from sixty.blog.models import BlogProfile, Follow
+from sixty.core.config import Settings
+from sixty.core.db import Database
+from sixty.main import create_app
 from tests.blog.spec import check
 from tests.factories.blog import API, PASSWORD, register, token_header
 
@@ -158,6 +161,18 @@ async def test_taking_someone_elses_username_or_email_is_422(
     assert await session.scalar(select(User.email).where(User.username == "jake")) == "jake@example.com"
 
 
+async def test_a_refused_update_keeps_nothing_it_changed_before(
+    client: AsyncClient, jake: dict[str, str], ann: dict[str, str], session: AsyncSession
+) -> None:
+    """The new username is written first; the taken email then refuses the update, and the
+    whole request is rolled back."""
+    changes = {"username": "jacob", "email": "ann@example.com", "bio": "new"}
+    response = await client.put(f"{API}/user", json={"user": changes}, headers=jake)
+    assert response.status_code == 422
+    assert await session.scalar(select(User.username).where(User.email == "jake@example.com")) == "jake"
+    assert (await client.get(f"{API}/profiles/jake")).json()["profile"]["bio"] is None
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -215,3 +230,18 @@ async def test_follow_errors(client: AsyncClient, jake: dict[str, str], session:
     assert myself.status_code == 422
     assert (await client.post(f"{API}/profiles/jake/follow")).status_code == 401
     assert await session.scalar(select(func.count()).select_from(Follow)) == 0
+
+
+async def test_registration_is_refused_when_emails_must_be_verified_first(
+    settings: Settings, db: Database, session: AsyncSession
+) -> None:
+    app = create_app(settings.model_copy(update={"require_verified_email": True}), db=db)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        payload = {"user": {"username": "jake", "email": "jake@example.com", "password": PASSWORD}}
+        response = await client.post(f"{API}/users", json=payload)
+    assert response.status_code == 403
+    assert response.json()["errors"]["body"][0].startswith("Verify your email address first")
+    assert await session.scalar(select(func.count()).select_from(User)) == 0

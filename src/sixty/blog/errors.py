@@ -1,12 +1,16 @@
 """The RealWorld error shape on the blog's routes, and its OpenAPI documentation.
 
 The platform answers RFC 9457 problem documents; the RealWorld spec fixes
-`{"errors": {"body": ["..."]}}` instead. `BlogRoute` answers every error raised
-while handling a blog request in that shape: the platform's `Problem`s (from the
-blog's and the auth module's services, and the 401 of a bad token), request
+`{"errors": {"body": ["..."]}}` instead. The blog's routes are `BlogRoute`s, and
+`install_error_shape` wraps the app's exception handlers so that an error raised while
+a `BlogRoute` handles the request takes the spec's shape: the platform's `Problem`s
+(from the blog's and the auth module's services, and the 401 of a bad token), request
 validation errors, the framework's HTTP errors (413 for a body over the limit) and
-unexpected errors (500, logged). The spec has no 409: a taken username or email is
-a 422, as the spec's registration says.
+unexpected errors (500, logged). Every other route keeps the platform's answers.
+
+The handlers run where the platform's do, after the request's unit of work has seen
+the error (and rolled back what the request wrote). The spec has no 409: a taken
+username or email is a 422, as the spec's registration says.
 
 Errors raised before a blog route is chosen (an unknown path: 404, a wrong method:
 405) come from the platform and keep its problem documents.
@@ -15,12 +19,12 @@ Errors raised before a blog route is chosen (an unknown path: 404, a wrong metho
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -32,10 +36,16 @@ from sixty.core.routing import JSONRoute
 
 logger = logging.getLogger("sixty.blog")
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
 # The spec's 401 names its own scheme.
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Token"}
 # Statuses the platform may use that the spec does not have, and what the spec says instead.
 SPEC_STATUS = {409: 422}
+
+
+class BlogRoute(JSONRoute):
+    """A JSON route whose errors take the RealWorld shape (see `install_error_shape`)."""
 
 
 def error_response(status: int, messages: list[str], headers: dict[str, str] | None = None) -> Response:
@@ -59,42 +69,57 @@ def _validation_messages(error: RequestValidationError) -> list[str]:
     return messages
 
 
-def _problem(error: Problem) -> Response:
-    status = SPEC_STATUS.get(error.status, error.status)
-    headers = {key: value for key, value in error.headers.items() if key.lower() != "www-authenticate"}
+async def _problem(request: Request, error: Exception) -> Response:
+    problem = cast(Problem, error)
+    status = SPEC_STATUS.get(problem.status, problem.status)
+    headers = {key: value for key, value in problem.headers.items() if key.lower() != "www-authenticate"}
     if status == 401:
         headers.update(WWW_AUTHENTICATE)
-    return error_response(status, [problem_text(error)], headers)
+    return error_response(status, [problem_text(problem)], headers)
 
 
-class BlogRoute(JSONRoute):
-    """A JSON route whose errors take the RealWorld shape."""
+async def _invalid(request: Request, error: Exception) -> Response:
+    return error_response(422, _validation_messages(cast(RequestValidationError, error)))
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def blog_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Problem as error:
-                return _problem(error)
-            except RequestValidationError as error:
-                return error_response(422, _validation_messages(error))
-            except StarletteHTTPException as error:
-                headers = dict(error.headers or {})
-                return error_response(error.status_code, [http_error_text(error.status_code)], headers)
-            except Exception as error:
-                logger.error(
-                    "unhandled error",
-                    exc_info=error,
-                    extra={
-                        "request_id": request.scope.get("state", {}).get("request_id"),
-                        "path": request.url.path,
-                    },
-                )
-                return error_response(500, [_("An unexpected error occurred; it has been logged.")])
+async def _http_error(request: Request, error: Exception) -> Response:
+    http_error = cast(StarletteHTTPException, error)
+    headers = dict(http_error.headers or {})
+    return error_response(http_error.status_code, [http_error_text(http_error.status_code)], headers)
 
-        return blog_handler
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    logger.error(
+        "unhandled error",
+        exc_info=error,
+        extra={"request_id": request.scope.get("state", {}).get("request_id"), "path": request.url.path},
+    )
+    return error_response(500, [_("An unexpected error occurred; it has been logged.")])
+
+
+BLOG_HANDLERS: dict[type[Exception], Handler] = {
+    Problem: _problem,
+    RequestValidationError: _invalid,
+    StarletteHTTPException: _http_error,
+    Exception: _unexpected,
+}
+
+
+def _scoped(blog: Handler, platform: Handler | None) -> Handler:
+    async def handler(request: Request, error: Exception) -> Response:
+        if platform is None or isinstance(request.scope.get("route"), BlogRoute):
+            return await blog(request, error)
+        return await platform(request, error)
+
+    return handler
+
+
+def install_error_shape(app: FastAPI) -> None:
+    """Errors of the blog's routes in the spec's shape; every other route keeps the app's
+    handlers (installed before this, by `core.errors.install_error_handlers`)."""
+    for kind, blog in BLOG_HANDLERS.items():
+        platform = cast(Handler | None, app.exception_handlers.get(kind))
+        app.add_exception_handler(kind, _scoped(blog, platform))
 
 
 # --- OpenAPI --------------------------------------------------------------------------------
