@@ -255,3 +255,11 @@ async def test_the_feed_path_is_never_an_article(client: AsyncClient, jake: dict
     response = await client.put(f"{API}/articles/feed", json={"article": {"body": "b"}}, headers=jake)
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
+
+
+async def test_a_wrong_method_lists_every_allowed_one(client: AsyncClient) -> None:
+    """No blog route is chosen for a wrong method: the platform's 405 names all the path's methods."""
+    response = await client.patch(f"{API}/articles/some-slug/favorite")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, POST"
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -105,9 +105,16 @@ BLOG_HANDLERS: dict[type[Exception], Handler] = {
 }
 
 
+def _on_blog_route(request: Request) -> bool:
+    """Whether a blog route handles the request. A route whose path matched but whose method
+    did not is in the scope too (it raises the 405), yet it was never chosen."""
+    route = request.scope.get("route")
+    return isinstance(route, BlogRoute) and request.method in (route.methods or ())
+
+
 def _scoped(blog: Handler, platform: Handler | None) -> Handler:
     async def handler(request: Request, error: Exception) -> Response:
-        if platform is None or isinstance(request.scope.get("route"), BlogRoute):
+        if platform is None or _on_blog_route(request):
             return await blog(request, error)
         return await platform(request, error)
 
