@@ -4,7 +4,7 @@ Notes written before accounts existed have no owner and are seen by nobody; give
 `UPDATE note SET owner_id = '<account id>' WHERE owner_id IS NULL`.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-26 14:52:19.569878
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -79,6 +79,15 @@ MODULES: tuple[Module, ...] = (
         has_models=True,
         roadmap=("B4",),
     ),
+    Module(
+        "blog",
+        "Blog: a RealWorld (Conduit) backend: users, profiles, follows, articles, tags, favorites, "
+        "comments, on the platform's own accounts.",
+        depends=("auth",),
+        has_models=True,
+        has_setup=True,
+        roadmap=("B9", "I3"),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

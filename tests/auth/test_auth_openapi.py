@@ -28,6 +28,8 @@ def test_protected_operations_declare_the_bearer_scheme_and_401(app: FastAPI) ->
     for path, item in document["paths"].items():
         for method, operation in item.items():
             where = f"{method.upper()} {path}"
+            if path.startswith("/api/blog/"):  # the RealWorld spec's own scheme: tests/blog
+                continue
             if operation.get("security"):
                 assert operation["security"] == [{"bearer": []}], where
                 assert "401" in operation["responses"], where

@@ -1,7 +1,8 @@
 """Accounts, sign-in, sessions and roles. No HTTP here; the caller's unit of work commits.
 
 Other modules use this file (and `schemas.py`) as the auth module's public surface:
-`register`, `authenticate`, `open_session`, `get_user`, `user_read`, `ensure_role`.
+`register`, `authenticate`, `open_session`, `get_user`, `user_read`, `ensure_role`, and for
+modules with their own sign-in API `sign_in_with_password`, `change_email`, `replace_password`.
 """
 
 from __future__ import annotations
@@ -605,3 +606,42 @@ async def create_admin(session: AsyncSession, *, email: str, password: str, auth
     user.is_active = True
     await session.flush()
     return user
+
+
+# --- for modules with their own sign-in API (the blog's RealWorld endpoints) ----------------
+
+
+async def sign_in_with_password(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    auth: AuthContext,
+    client: Client,
+    access_ttl: timedelta | None = None,
+) -> tuple[User, TokenPair]:
+    """`authenticate`, then `open_session`, as `POST /api/auth/login` does: an account with an
+    authenticator app gets the `mfa_required` challenge instead of tokens."""
+    user = await authenticate(session, email, password, auth=auth)
+    if user.totp_enabled_at is not None:
+        raise mfa_challenge(user, auth=auth)
+    return user, await open_session(session, user, auth=auth, client=client, access_ttl=access_ttl)
+
+
+async def change_email(session: AsyncSession, user: User, email: str) -> None:
+    """A new address (already normalised) for a signed-in owner whose API asks no password:
+    unique whatever its case, and unverified until a new link is followed."""
+    if email == user.email:
+        return
+    if await _email_taken(session, email, exclude=user.id):
+        raise Conflict(N_("An account with this email already exists."), code="email_taken")
+    user.email, user.email_verified_at = email, None
+    await _flush_unique(session)
+
+
+async def replace_password(
+    session: AsyncSession, user: User, password: str, *, keep_session: uuid.UUID, auth: AuthContext
+) -> None:
+    """A new password for a signed-in owner whose API asks no current one: every other session ends."""
+    await set_password(session, user, password, auth=auth)
+    await revoke_sessions(session, user.id, reason="password_changed", keep=keep_session)

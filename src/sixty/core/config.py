@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     library_hold_pickup_days: int = Field(
         default=3, ge=1, le=60, description="Days a returned copy waits for the first member in the queue."
     )
+    # blog
+    blog_token_ttl: Duration = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="Lifetime of the tokens the blog's register and login answer (RealWorld has no refresh).",
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod

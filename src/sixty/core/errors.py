@@ -426,3 +426,22 @@ def problem_response_doc(status: int) -> dict[str, Any]:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem documents for `statuses`."""
     return {status: problem_response_doc(status) for status in statuses}
+
+
+# For modules whose public spec fixes another error shape (the blog's RealWorld errors).
+
+
+def problem_text(error: Problem) -> str:
+    """The problem's detail (its title when it has none), translated and formatted."""
+    return _format(error.detail, error.params) if error.detail else _(error.title)
+
+
+def field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """One entry per invalid field, with its translated message, as in a 422 problem document."""
+    return [_field_error(entry) for entry in error.errors()]
+
+
+def http_error_text(status: int) -> str:
+    """The translated text the problem documents use for a status the framework raises."""
+    _code, title, detail = _STATUS_TEXT.get(status, ("", HTTPStatus(status).phrase, None))
+    return _(detail or title)
