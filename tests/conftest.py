@@ -182,6 +182,8 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     }
     if settings.redis_url:
         env["SIXTY_REDIS_URL"] = settings.redis_url
+        # Limits of its own, like its database: one server's sign-ups must not use up the next's.
+        env["SIXTY_RATELIMIT_PREFIX"] = f"{settings.ratelimit_prefix}{port}:"
     command = [sys.executable, "-m", "uvicorn", "sixty.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
     log_path = tmp_path / "server.log"
     log = log_path.open("w")  # a file, not a pipe: an unread pipe fills up and stalls the server
