@@ -335,3 +335,13 @@ async def test_cursor_of_another_sort_is_422(client: AsyncClient, session: Async
     cursor = (await client.get("/api/notes", params={"limit": 1, "sort": "created_at"})).json()["next_cursor"]
     response = await client.get("/api/notes", params={"cursor": cursor, "sort": "-updated_at"})
     assert response.status_code == 422
+
+
+async def test_a_title_never_strips_down_to_nothing(client: AsyncClient) -> None:
+    """Only the blanks the pattern looks past are stripped: a control character is kept as sent,
+    a title of blanks is refused, never stored empty."""
+    kept = await client.post("/api/notes", json={"title": "\x1c"})
+    assert kept.status_code == 201
+    assert kept.json()["title"] == "\x1c"
+    blank = await client.post("/api/notes", json={"title": " \u2003\ufeff "})
+    assert blank.status_code == 422

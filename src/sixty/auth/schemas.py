@@ -14,7 +14,7 @@ from sixty.auth.identifiers import USERNAME_PATTERN, InvalidEmailError, normaliz
 from sixty.auth.passwords import MAX_LENGTH, MIN_LENGTH, normalize
 from sixty.core.i18n import N_
 from sixty.core.pagination import Page
-from sixty.core.text import NO_NUL, NOT_BLANK
+from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
 
 def _email(value: str) -> str:
@@ -47,7 +47,7 @@ GivenPassword = Annotated[
 ]
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN, min_length=3, max_length=40)]
 DisplayName = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
 Code = Annotated[str, StringConstraints(min_length=6, max_length=32, pattern=r"^[A-Za-z0-9 -]+$")]
 OpaqueToken = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -24,7 +24,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from sixty.auth.schemas import Email, GivenPassword, Password, Username
 from sixty.core.i18n import N_
-from sixty.core.text import NO_NUL, NOT_BLANK
+from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
 
 def timestamp(value: datetime) -> str:
@@ -52,9 +52,9 @@ def _empty_is_none(value: str) -> str | None:
 
 
 Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
-Description = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL), AfterValidator(str.strip)]
+Description = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL), AfterValidator(strip_blank)]
 ArticleBody = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=NOT_BLANK)]
 TagName = Annotated[
     str, StringConstraints(min_length=1, max_length=50, pattern=NOT_BLANK), AfterValidator(normalize_tag)

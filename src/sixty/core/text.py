@@ -11,3 +11,14 @@ NO_NUL = r"^[^\u0000]*$"
 BLANK = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 # At least one character that is neither blank nor NUL.
 NOT_BLANK = rf"^[^\u0000]*[^{BLANK}\u0000][^\u0000]*$"
+BLANK_CHARACTERS = (
+    "\t\n\v\f\r \u0085\u00a0\u1680"
+    + "".join(chr(code) for code in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def strip_blank(value: str) -> str:
+    """`value` without surrounding BLANK characters: exactly the set NOT_BLANK looks past, so a
+    value the pattern accepts never strips down to nothing (`str.strip` also removes U+001C..1F)."""
+    return value.strip(BLANK_CHARACTERS)

@@ -21,7 +21,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sixty.auth.schemas import Email
 from sixty.core.i18n import N_
 from sixty.core.pagination import Page
-from sixty.core.text import NOT_BLANK
+from sixty.core.text import NOT_BLANK, strip_blank
 
 
 class InvalidIsbnError(ValueError):
@@ -87,13 +87,13 @@ Isbn = Annotated[
     AfterValidator(_isbn),
 ]
 Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=300, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=300, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
 PersonName = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
 Subject = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
 Authors = Annotated[list[PersonName], Field(min_length=1, max_length=20), AfterValidator(_distinct)]
 Subjects = Annotated[list[Subject], Field(max_length=20), AfterValidator(_distinct)]

@@ -12,11 +12,11 @@ from pydantic.json_schema import SkipJsonSchema
 
 from sixty.core.i18n import N_
 from sixty.core.pagination import Page
-from sixty.core.text import NO_NUL, NOT_BLANK
+from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
 # 1..200 characters as sent, at least one of them not blank; stored without surrounding blanks.
 Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(str.strip)
+    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(strip_blank)
 ]
 Body = Annotated[str, StringConstraints(max_length=100_000, pattern=NO_NUL)]
 
