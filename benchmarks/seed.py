@@ -1,7 +1,9 @@
-"""Seed notes through sixty's own service layer, with the environment of the server to load.
+"""Seed a user and notes through sixty's own service layer, with the environment of the server to load.
 
-Run by benchmarks/run.py as `python benchmarks/seed.py --count N`. Progress goes to
-stderr; stdout holds one line, the id of the last note created, for the read scenario.
+Run by benchmarks/run.py as `python benchmarks/seed.py --count N --user-email E --user-password P`.
+Progress goes to stderr; stdout holds one line, the id of the newest note, for the read scenarios.
+The user is registered through the auth service (verified, role `user`), so its password is
+hashed with the scheme and parameters of these settings; the notes are created as its own.
 """
 
 from __future__ import annotations
@@ -9,10 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 
+from sqlalchemy import select
+
+from sixty.auth import service as auth_service
+from sixty.auth.passwords import PasswordHasher
+from sixty.auth.schemas import Registration
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
+from sixty.core.security import TokenCodec
+from sixty.modules import import_all_models
 from sixty.notes import service
+from sixty.notes.models import Note
 from sixty.notes.schemas import NoteCreate
 
 BATCH_SIZE = 500
@@ -40,23 +51,37 @@ def note_data(index: int) -> NoteCreate:
     return NoteCreate(title=title, body=" ".join(sentences))
 
 
-async def seed(count: int) -> str:
-    db = Database(create_engine(Settings()))
-    scope = service.NoteScope()
-    last_id = ""
+async def create_user(db: Database, settings: Settings, email: str, password: str) -> uuid.UUID:
+    auth = auth_service.AuthContext(
+        settings=settings, hasher=PasswordHasher(settings), codec=TokenCodec.from_settings(settings)
+    )
+    async with db.session(write=True) as session:
+        data = Registration(email=email, password=password)
+        user = await auth_service.register(session, data, auth=auth, verified=True)
+        await session.commit()
+    print(f"    registered {email}", file=sys.stderr, flush=True)
+    return user.id
+
+
+async def seed(count: int, email: str, password: str) -> str:
+    import_all_models()  # as `sixty create-admin` does: every mapper known before the first session
+    settings = Settings()
+    db = Database(create_engine(settings))
     try:
+        scope = service.NoteScope(owner_id=await create_user(db, settings, email, password))
         for start in range(0, count, BATCH_SIZE):
             stop = min(start + BATCH_SIZE, count)
             async with db.session() as session:
                 for index in range(start, stop):
-                    note = await service.create_note(session, note_data(index), scope=scope)
-                    last_id = str(note.id)
+                    await service.create_note(session, note_data(index), scope=scope)
                 await session.commit()
             if stop % PROGRESS_EVERY == 0 or stop == count:
                 print(f"    seeded {stop:,} / {count:,} notes", file=sys.stderr, flush=True)
+        async with db.session() as session:
+            newest = await session.scalar(select(Note.id).order_by(Note.created_at.desc()).limit(1))
     finally:
         await db.dispose()
-    return last_id
+    return str(newest)
 
 
 def positive_int(value: str) -> int:
@@ -69,8 +94,10 @@ def positive_int(value: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=positive_int, default=10_000, help="notes to create (default 10000)")
+    parser.add_argument("--user-email", required=True, help="the user to register, who owns the notes")
+    parser.add_argument("--user-password", required=True, help="the user's password")
     args = parser.parse_args()
-    print(asyncio.run(seed(args.count)))
+    print(asyncio.run(seed(args.count, args.user_email, args.user_password)))
 
 
 if __name__ == "__main__":
