@@ -275,3 +275,15 @@ async def test_the_password_must_be_right_for_the_refresh_family_to_start(
         "/api/auth/login", json={"email": "ann@example.com", "password": PASSWORD + "!"}
     )
     assert response.status_code == 401
+
+
+async def test_a_remembered_token_still_expires(user: User) -> None:
+    codec = TokenCodec([SigningKey("k1", b"k" * 40)], algorithm="HS256", issuer="sixty", audience="sixty-api")
+    token, claims = codec.issue(subject=user.id, session_id=uuid.uuid4(), lifetime=timedelta(seconds=1))
+    assert codec.verify(token) == claims
+    assert codec.verify(token) == claims  # answered from memory
+    await asyncio.sleep(max(0.0, claims.expires_at.timestamp() - datetime.now(UTC).timestamp()) + 0.1)
+    with pytest.raises(InvalidTokenError):
+        codec.verify(token)
+    with pytest.raises(InvalidTokenError):  # remembered for one audience, not for another
+        codec.verify(token, audience="sixty-api:mfa")
