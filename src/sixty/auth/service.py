@@ -7,6 +7,7 @@ modules with their own sign-in API `sign_in_with_password`, `change_email`, `rep
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -137,7 +138,7 @@ async def register(
         username=username,
         username_key=username_key(username),
         display_name=data.display_name,
-        password_hash=auth.hasher.hash(data.password),
+        password_hash=await _hash(auth, data.password),
         email_verified_at=now() if verified else None,
         password_changed_at=now(),
     )
@@ -203,7 +204,8 @@ async def update_profile(
         user.display_name = data.display_name
     email_changed = data.email is not None and data.email != user.email
     if email_changed:
-        if data.current_password is None or not _password_matches(user, data.current_password, auth=auth):
+        given = data.current_password
+        if given is None or not await _password_matches(user, given, auth=auth):
             raise Forbidden(
                 N_("Changing the email needs your current password in `current_password`."),
                 code="password_required",
@@ -215,14 +217,24 @@ async def update_profile(
     return email_changed
 
 
-def _password_matches(user: User, password: str, *, auth: AuthContext) -> bool:
-    return user.password_hash is not None and auth.hasher.verify(user.password_hash, password)
+# Hashing takes tens of milliseconds of CPU: in a thread (argon2 and bcrypt release the GIL),
+# so the event loop keeps serving other requests meanwhile.
+async def _hash(auth: AuthContext, password: str) -> str:
+    return await asyncio.to_thread(auth.hasher.hash, password)
+
+
+async def _verify(auth: AuthContext, stored: str, password: str) -> bool:
+    return await asyncio.to_thread(auth.hasher.verify, stored, password)
+
+
+async def _password_matches(user: User, password: str, *, auth: AuthContext) -> bool:
+    return user.password_hash is not None and await _verify(auth, user.password_hash, password)
 
 
 async def set_password(session: AsyncSession, user: User, password: str, *, auth: AuthContext) -> None:
     """A new password: every session ends and outstanding reset links die with the old one."""
     _weak_password(password, email=user.email, username=user.username)
-    user.password_hash = auth.hasher.hash(password)
+    user.password_hash = await _hash(auth, password)
     user.password_changed_at = now()
     await session.execute(
         update(OneTimeToken)
@@ -237,7 +249,7 @@ async def set_password(session: AsyncSession, user: User, password: str, *, auth
 async def change_password(
     session: AsyncSession, user: User, *, current: str, new: str, keep_session: uuid.UUID, auth: AuthContext
 ) -> None:
-    if not _password_matches(user, current, auth=auth):
+    if not await _password_matches(user, current, auth=auth):
         raise Forbidden(N_("The current password is wrong."), code="wrong_password")
     await set_password(session, user, new, auth=auth)
     await revoke_sessions(session, user.id, reason="password_changed", keep=keep_session)
@@ -255,13 +267,13 @@ async def authenticate(session: AsyncSession, email: str, password: str, *, auth
     wrong password and gets the same answer; the parameters of an old hash are upgraded here."""
     user = await find_user_by_email(session, email)
     if user is None or user.password_hash is None:
-        auth.hasher.verify_dummy(password)
+        await asyncio.to_thread(auth.hasher.verify_dummy, password)
         raise invalid_credentials()
-    if not auth.hasher.verify(user.password_hash, password):
+    if not await _verify(auth, user.password_hash, password):
         raise invalid_credentials()
     check_can_sign_in(user, auth=auth)
     if auth.hasher.needs_rehash(user.password_hash):
-        user.password_hash = auth.hasher.hash(password)
+        user.password_hash = await _hash(auth, password)
     return user
 
 
