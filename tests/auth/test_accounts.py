@@ -12,6 +12,7 @@ from sixty.auth import service
 from sixty.auth.models import Session, User
 from sixty.auth.passwords import PasswordHasher
 from sixty.core.config import PasswordScheme, Settings
+from sixty.core.db import Database
 from sixty.core.errors import Forbidden, Unauthorized
 from tests.auth.conftest import Mailbox
 from tests.factories.auth import PASSWORD, bearer, create_user, sign_in
@@ -170,13 +171,13 @@ class CountingHasher(PasswordHasher):
 
 
 async def test_an_unknown_email_costs_one_hash_verification_too(
-    session: AsyncSession, settings: Settings, auth: service.AuthContext, user: User
+    session: AsyncSession, db: Database, settings: Settings, auth: service.AuthContext, user: User
 ) -> None:
     counting = service.AuthContext(settings=settings, hasher=CountingHasher(settings), codec=auth.codec)
     CountingHasher.verified = 0
     for email in ("ann@example.com", "nobody@example.com"):
         with pytest.raises(Unauthorized):
-            await service.authenticate(session, email, "wrong password", auth=counting)
+            await service.authenticate(session, email, "wrong password", auth=counting, reader=db.reader)
     assert CountingHasher.verified == 2
 
 
@@ -284,7 +285,7 @@ async def test_changing_the_password_signs_out_other_sessions(
 
 
 async def test_sign_in_can_require_a_verified_email(
-    client: AsyncClient, session: AsyncSession, auth: service.AuthContext, app: object
+    client: AsyncClient, session: AsyncSession, db: Database, auth: service.AuthContext, app: object
 ) -> None:
     await create_user(session, auth, email="new@example.com", verified=False)
     strict = service.AuthContext(
@@ -293,6 +294,6 @@ async def test_sign_in_can_require_a_verified_email(
         codec=auth.codec,
     )
     with pytest.raises(Forbidden) as refused:
-        await service.authenticate(session, "new@example.com", PASSWORD, auth=strict)
+        await service.authenticate(session, "new@example.com", PASSWORD, auth=strict, reader=db.reader)
     assert refused.value.code == "email_not_verified"
     assert (await sign_in(client, "new@example.com"))["access_token"]  # off by default

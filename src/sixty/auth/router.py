@@ -191,9 +191,11 @@ async def _sign_in(
     response_model=TokenPair,
     responses=_docs(401, 403, 413, 415, 422, 429, example=TOKENS_EXAMPLE),
 )
-async def login(data: Credentials, request: Request, session: SessionDep, auth: AuthDep) -> TokenPair:
+async def login(
+    data: Credentials, request: Request, session: SessionDep, reader: ReaderDep, auth: AuthDep
+) -> TokenPair:
     await _limit_login(request, data.email)
-    user = await service.authenticate(session, data.email, data.password, auth=auth)
+    user = await service.authenticate(session, data.email, data.password, auth=auth, reader=reader)
     return await _sign_in(session, user, auth=auth, request=request, method="password")
 
 
@@ -208,13 +210,14 @@ async def login(data: Credentials, request: Request, session: SessionDep, auth: 
 async def token(
     request: Request,
     session: SessionDep,
+    reader: ReaderDep,
     auth: AuthDep,
     username: Annotated[str, Form(min_length=1, max_length=320, pattern=NO_NUL, description="Your email.")],
     password: Annotated[GivenPassword, Form()],
     grant_type: Annotated[Literal["password"], Form(description="OAuth2 grant type.")] = "password",
 ) -> TokenPair:
     await _limit_login(request, username)
-    user = await service.authenticate(session, username, password, auth=auth)
+    user = await service.authenticate(session, username, password, auth=auth, reader=reader)
     return await _sign_in(session, user, auth=auth, request=request, method="password")
 
 

@@ -262,17 +262,33 @@ def invalid_credentials() -> Unauthorized:
     return Unauthorized(N_("The email or password is wrong."), code="invalid_credentials")
 
 
-async def authenticate(session: AsyncSession, email: str, password: str, *, auth: AuthContext) -> User:
+# What a sign-in checks the password against, read outside the request's transaction.
+_CREDENTIALS = select(User.id, User.password_hash).where(User.email == bindparam("email"))
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, *, auth: AuthContext, reader: Reader
+) -> User:
     """The account whose credentials these are. An unknown email costs the same hashing work as a
-    wrong password and gets the same answer; the parameters of an old hash are upgraded here."""
-    user = await find_user_by_email(session, email)
-    if user is None or user.password_hash is None:
+    wrong password and gets the same answer; the parameters of an old hash are upgraded here.
+
+    The password is checked on a read before `session` begins its transaction: on SQLite a write
+    transaction holds the database's single write lock, and concurrent sign-ins would queue on it
+    (and time out) behind tens of milliseconds of hashing each."""
+    try:
+        row = await reader.one(_CREDENTIALS, email=normalize_email(email))
+    except InvalidEmailError:
+        row = None
+    if row is None or row["password_hash"] is None:
         await asyncio.to_thread(auth.hasher.verify_dummy, password)
         raise invalid_credentials()
-    if not await _verify(auth, user.password_hash, password):
+    if not await _verify(auth, row["password_hash"], password):
+        raise invalid_credentials()
+    user = await session.get(User, row["id"])
+    if user is None or user.password_hash != row["password_hash"]:  # changed while we hashed
         raise invalid_credentials()
     check_can_sign_in(user, auth=auth)
-    if auth.hasher.needs_rehash(user.password_hash):
+    if auth.hasher.needs_rehash(row["password_hash"]):
         user.password_hash = await _hash(auth, password)
     return user
 
@@ -630,11 +646,12 @@ async def sign_in_with_password(
     *,
     auth: AuthContext,
     client: Client,
+    reader: Reader,
     access_ttl: timedelta | None = None,
 ) -> tuple[User, TokenPair]:
     """`authenticate`, then `open_session`, as `POST /api/auth/login` does: an account with an
     authenticator app gets the `mfa_required` challenge instead of tokens."""
-    user = await authenticate(session, email, password, auth=auth)
+    user = await authenticate(session, email, password, auth=auth, reader=reader)
     if user.totp_enabled_at is not None:
         raise mfa_challenge(user, auth=auth)
     return user, await open_session(session, user, auth=auth, client=client, access_ttl=access_ttl)

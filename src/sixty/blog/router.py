@@ -138,7 +138,12 @@ def _user(account: service.Account, token: str, status_code: int = 200) -> Respo
     responses={**_ok({"user": USER_EXAMPLE}), **error_docs(401, 403, 413, 415, 422, 429, 503)},
 )
 async def login(
-    data: LoginUserRequest, request: Request, session: SessionDep, auth: AuthDep, settings: SettingsDep
+    data: LoginUserRequest,
+    request: Request,
+    session: SessionDep,
+    reader: ReaderDep,
+    auth: AuthDep,
+    settings: SettingsDep,
 ) -> Response:
     await check_rate_limit(request, LOGIN_PER_IP, client_ip(request))
     # One budget per account, however the address is spelled (case, full-width letters).
@@ -150,6 +155,7 @@ async def login(
         auth=auth,
         client=_client(request),
         token_ttl=settings.blog_token_ttl,
+        reader=reader,
     )
     return _user(account, token)
 

@@ -391,9 +391,10 @@ async def login(
     auth: accounts.AuthContext,
     client: accounts.Client,
     token_ttl: timedelta,
+    reader: Reader,
 ) -> tuple[Account, str]:
     user, tokens = await accounts.sign_in_with_password(
-        session, email, password, auth=auth, client=client, access_ttl=token_ttl
+        session, email, password, auth=auth, client=client, reader=reader, access_ttl=token_ttl
     )
     account = await _account(SessionReader(session), user.id, email=user.email, username=user.username)
     return account, tokens.access_token
