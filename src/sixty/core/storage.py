@@ -240,6 +240,10 @@ class Storage(ABC):
         """Remove the object; no error when there is none."""
 
     @abstractmethod
+    async def move(self, source: str, target: str) -> None:
+        """Move an object to another key (inside the store: the bytes do not pass through here)."""
+
+    @abstractmethod
     async def stat(self, key: str) -> ObjectStat | None:
         """Size and modification time, or None when there is no such object."""
 
@@ -406,6 +410,18 @@ class LocalStorage(Storage):
 
     async def delete(self, key: str) -> None:
         await self.run(self.path(key).unlink, missing_ok=True)
+
+    async def move(self, source: str, target: str) -> None:
+        source_path, target_path = self.path(source), self.path(target)
+
+        def rename() -> None:
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source_path, target_path)
+
+        try:
+            await self.run(rename)
+        except FileNotFoundError:
+            raise ObjectNotFound(source) from None
 
     async def stat(self, key: str) -> ObjectStat | None:
         try:
@@ -606,6 +622,17 @@ class S3Storage(Storage):
     async def delete(self, key: str) -> None:
         await self.run(self.client.delete_object, Bucket=self.bucket, Key=check_key(key))
 
+    async def move(self, source: str, target: str) -> None:
+        # boto3's managed copy: one CopyObject, or a multipart copy past its threshold.
+        copy_source: Any = {"Bucket": self.bucket, "Key": check_key(source)}
+        try:
+            await self.run(self.client.copy, copy_source, self.bucket, check_key(target))
+        except Exception as error:
+            if self._missing(error):
+                raise ObjectNotFound(source) from None
+            raise
+        await self.delete(source)
+
     async def stat(self, key: str) -> ObjectStat | None:
         try:
             answer = await self.run(self.client.head_object, Bucket=self.bucket, Key=check_key(key))
@@ -685,6 +712,13 @@ def storage_for(settings: Settings) -> Storage:
         entry = (settings, create_storage(settings))
         _STORAGES[id(settings)] = entry
     return entry[1]
+
+
+async def release_storage(settings: Settings) -> None:
+    """Close the storage made for `settings` (its threads), if any."""
+    entry = _STORAGES.pop(id(settings), None)
+    if entry is not None:
+        await entry[1].close()
 
 
 async def get_storage(request: Request) -> Storage:
