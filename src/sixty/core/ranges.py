@@ -8,7 +8,8 @@ come from `open_range(offset, length)` (an async iterator, e.g. `Storage.get`):
   with `Content-Range`; several are a 206 `multipart/byteranges`; none satisfiable is a 416 with
   `Content-Range: bytes */<size>`. A malformed Range header, or more than MAX_RANGES ranges, is
   ignored (RFC 9110 14.2 allows it): the whole representation, 200.
-- Always `Accept-Ranges: bytes`, the ETag, `Content-Length`; the body is streamed, never whole.
+- Always `Accept-Ranges: bytes`, the ETag, `Content-Length`; the body is streamed, never whole,
+  and never compressed by the gzip middleware (the length, ranges and ETag are of the bytes).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
-from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from sixty.core.errors import Problem
 from sixty.core.i18n import N_
+from sixty.core.middleware import skip_compression
 
 MAX_RANGES = 16
 _RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -110,7 +112,7 @@ async def _multipart_body(
 
 
 def serve_bytes(
-    request_headers: Headers | Mapping[str, str],
+    request: Request,
     *,
     size: int,
     etag: str,
@@ -120,7 +122,9 @@ def serve_bytes(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The response to a GET of these bytes (see the module docstring). `headers` are added to
-    every answer (Content-Disposition, Cache-Control, CSP...)."""
+    every answer (Content-Disposition, Cache-Control, CSP...). Never compressed on the way."""
+    skip_compression(request.scope)
+    request_headers = request.headers
     common = {"ETag": etag, "Accept-Ranges": "bytes", **(headers or {})}
     if last_modified is not None:
         common["Last-Modified"] = format_datetime(last_modified, usegmt=True)

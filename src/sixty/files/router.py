@@ -383,7 +383,7 @@ async def download_file(
         )
         return RedirectResponse(link.url, status_code=307, headers={"Cache-Control": "no-store"})
     return serve_bytes(
-        request.headers,
+        request,
         size=file["size"],
         etag=service.etag(file),
         content_type=file["content_type"],
@@ -547,7 +547,7 @@ async def download_signed(token: Token, request: Request, storage: StorageDep) -
     filename = signed.filename or "download"
     sha = signed.key.rsplit("/", 1)[-1]
     return serve_bytes(
-        request.headers,
+        request,
         size=stat.size,
         etag=f'"{sha}"',
         content_type=content_type,
