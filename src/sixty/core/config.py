@@ -306,7 +306,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_storage(self) -> Settings:
-        if self.storage_backend is StorageBackend.s3 and not self.storage_s3_bucket:
+        if self.storage_backend == StorageBackend.s3 and not self.storage_s3_bucket:
             raise ValueError("SIXTY_STORAGE_BACKEND=s3 needs SIXTY_STORAGE_S3_BUCKET")
         if (self.storage_s3_access_key_id is None) != (self.storage_s3_secret_access_key is None):
             raise ValueError(

@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.requests import Request
@@ -127,7 +127,7 @@ def serve_bytes(
     request_headers = request.headers
     common = {"ETag": etag, "Accept-Ranges": "bytes", **(headers or {})}
     if last_modified is not None:
-        common["Last-Modified"] = format_datetime(last_modified, usegmt=True)
+        common["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
     if_none_match = request_headers.get("if-none-match")
     if if_none_match is not None and _etag_listed(if_none_match, etag):
         return Response(status_code=304, headers=common)

@@ -640,7 +640,9 @@ class S3Storage(Storage):
             if self._missing(error):
                 return None
             raise
-        return ObjectStat(key=key, size=int(answer["ContentLength"]), modified=answer["LastModified"])
+        return ObjectStat(
+            key=key, size=int(answer["ContentLength"]), modified=answer["LastModified"].astimezone(UTC)
+        )
 
     async def keys(self, prefix: str = "") -> list[str]:
         def list_keys() -> list[str]:
@@ -698,7 +700,7 @@ _STORAGES: dict[int, tuple[Settings, Storage]] = {}
 
 def create_storage(settings: Settings) -> Storage:
     signed_urls = SignedUrls(settings.secret_key)
-    if settings.storage_backend is StorageBackend.s3:
+    if settings.storage_backend == StorageBackend.s3:
         return S3Storage.from_settings(settings, signed_urls)
     return LocalStorage(
         settings.effective_storage_dir, threads=settings.storage_threads, signed_urls=signed_urls

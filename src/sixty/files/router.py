@@ -372,7 +372,7 @@ async def download_file(
     principal: CurrentPrincipal,
 ) -> Response:
     file = await service.file_for(reader, file_id, owner_id=principal.user_id)
-    if settings.files_redirect_downloads and storage.backend is StorageBackend.s3:
+    if settings.files_redirect_downloads and storage.backend == StorageBackend.s3:
         link = await storage.presign_get(
             str(file["key"]),
             expires_in=settings.files_signed_url_ttl,
