@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message
 
 from sixty.core.config import Settings
 from sixty.core.storage import Storage
@@ -284,20 +285,20 @@ async def test_a_client_that_disconnects_mid_body_leaves_nothing(
         + data
         + b"\r\n--BB--\r\n"
     )
-    messages = [
+    messages: list[Message] = [
         {"type": "http.request", "body": body[:30_000], "more_body": True},
         {"type": "http.request", "body": body[30_000:60_000], "more_body": True},
         {"type": "http.disconnect"},
     ]
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         if messages:
             return messages.pop(0)
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {
