@@ -131,8 +131,11 @@ UPLOAD_BODY = {
     "content": {
         "multipart/form-data": {"schema": MULTIPART_SCHEMA},
         "application/octet-stream": {
-            "schema": {"type": "string", "format": "binary"},
-            "description": "The raw bytes of one file (any Content-Type but multipart); `name` in the query.",
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "The raw bytes of one file (any Content-Type but multipart); `name` in the query.",
+            }
         },
     },
 }
