@@ -134,7 +134,7 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "string",
                 "format": "binary",
-                "description": "The raw bytes of one file (any Content-Type but multipart); `name` in the query.",
+                "description": "The raw bytes of one file (any type but multipart); `name` in the query.",
             }
         },
     },
