@@ -1125,12 +1125,24 @@ def benchmark(options: Options) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_options(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The file store's scenarios (benchmarks/files.py): --files-only, --file-mib N (default 1024).
+    files_only = "--files-only" in argv
+    file_mib = ["--file-mib", argv[argv.index("--file-mib") + 1]] if "--file-mib" in argv else []
+    argv = [
+        arg
+        for index, arg in enumerate(argv)
+        if arg != "--files-only" and "--file-mib" not in argv[max(index - 1, 0) : index + 1]
+    ]
     try:
-        return benchmark(options)
+        status = 0 if files_only else benchmark(parse_options(argv))
     except BenchError as error:
         print(f"\nbenchmark failed: {error}", file=sys.stderr)
         return 1
+    sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
+    from benchmarks import files
+
+    return files.main(file_mib) or status
 
 
 if __name__ == "__main__":

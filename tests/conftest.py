@@ -36,6 +36,8 @@ TEST_SECRET = "test-secret-" + "x" * 40
 LIVE_ADMIN_EMAIL = "schemathesis@example.com"
 LIVE_ADMIN_PASSWORD = "a long schemathesis passphrase"
 ROOT = Path(__file__).resolve().parents[1]
+# Storage backends (local directory, S3 on loopback) for the tests that store bytes.
+pytest_plugins = ["tests.fixtures.storage"]
 
 
 def create_postgres_database(admin_url: str) -> str:

@@ -28,9 +28,13 @@ class Module:
     has_models: bool = False
     # A `setup.py` with `install(app, settings)`: app-wide state, start-up work (see auth).
     has_setup: bool = False
+    # A `tasks.py` of job handlers: imported wherever jobs run (the app, `sixty worker`).
+    has_tasks: bool = False
     roadmap: tuple[str, ...] = field(default=())
 
     def router(self) -> APIRouter:
+        if self.has_tasks:
+            importlib.import_module(f"sixty.{self.name}.tasks")
         router: APIRouter = importlib.import_module(f"sixty.{self.name}.router").router
         return router
 
@@ -88,6 +92,15 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("B9", "I3"),
     ),
+    Module(
+        "files",
+        "Files: streamed uploads (multipart, raw body, tus resumable, presigned), downloads with "
+        "ranges and ETags, content-sniffed types, deduplicated storage on a local directory or S3.",
+        depends=("auth",),
+        has_models=True,
+        has_tasks=True,
+        roadmap=("B11", "A11"),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}
@@ -118,9 +131,12 @@ def resolve(selected: Iterable[str]) -> list[Module]:
 
 
 def import_all_models() -> None:
-    """Import every module's models, so `Base.metadata` holds the whole schema."""
-    for core_module in ("sixty.core.jobs", "sixty.core.mail"):
+    """Import every module's models, so `Base.metadata` holds the whole schema, and every job
+    handler, so a worker can run any job."""
+    for core_module in ("sixty.core.jobs", "sixty.core.mail", "sixty.core.storage"):
         importlib.import_module(core_module)
     for module in MODULES:
         if module.has_models:
             importlib.import_module(f"sixty.{module.name}.models")
+        if module.has_tasks:
+            importlib.import_module(f"sixty.{module.name}.tasks")

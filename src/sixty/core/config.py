@@ -39,6 +39,11 @@ class MailBackend(StrEnum):
     smtp = "smtp"
 
 
+class StorageBackend(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
 class SmtpTls(StrEnum):
     none = "none"
     starttls = "starttls"
@@ -88,6 +93,23 @@ def _seconds(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
+
+# Uploads accepted by default: what a browser shows safely or downloads as a document. Never HTML,
+# SVG or XML (they run script in our origin), never executables or archives.
+DEFAULT_ALLOWED_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "application/pdf",
+    "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "audio/mpeg",
+    "video/mp4",
+)
 
 
 class Settings(BaseSettings):
@@ -199,6 +221,50 @@ class Settings(BaseSettings):
         description="Lifetime of the tokens the blog's register and login answer (RealWorld has no refresh).",
     )
 
+    # object storage (core/storage.py)
+    storage_backend: StorageBackend = Field(
+        default=StorageBackend.local, description="`local` (a directory) or `s3` (any S3-compatible store)."
+    )
+    storage_dir: Path | None = Field(
+        default=None, description="The local backend's root; default: data_dir/storage."
+    )
+    storage_s3_bucket: str | None = None
+    storage_s3_region: str | None = None
+    storage_s3_endpoint_url: str | None = Field(
+        default=None, description="For an S3-compatible store other than AWS (MinIO, Ceph, R2...)."
+    )
+    storage_s3_access_key_id: str | None = None
+    storage_s3_secret_access_key: SecretStr | None = None
+    storage_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    storage_s3_part_size: int = Field(
+        default=8 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        le=5 * 1024 * 1024 * 1024,
+        description="Bytes per part of a multipart upload (S3's minimum is 5 MiB).",
+    )
+    storage_s3_timeout: float = Field(default=30.0, gt=0, description="Seconds to connect and per read.")
+    storage_threads: int = Field(default=16, ge=1, le=256, description="Threads for blocking storage I/O.")
+    # files (B11, A11)
+    files_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="Largest file accepted.")
+    files_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_TYPES),
+        description="Media types accepted, as sniffed from the content (never the client's claim).",
+    )
+    files_max_per_request: int = Field(
+        default=20, ge=1, le=1000, description="Files in one multipart upload."
+    )
+    files_upload_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="How long an unfinished resumable or presigned upload is kept after its last write.",
+    )
+    files_signed_url_ttl: Duration = Field(
+        default=timedelta(minutes=15), gt=timedelta(0), description="Lifetime of presigned URLs."
+    )
+    files_redirect_downloads: bool = Field(
+        default=False, description="S3 backend: answer downloads with a redirect to a presigned URL."
+    )
+
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
     def _parse_rate_limits(cls, value: object) -> object:
@@ -208,7 +274,7 @@ class Settings(BaseSettings):
     @classmethod
     def _csv_lists(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("modules", "cors_origins", "trusted_proxies"):
+            for key in ("modules", "cors_origins", "trusted_proxies", "files_allowed_types"):
                 if key in data:
                     data[key] = _split_csv(data[key])
             if "jwt_keys" in data:
@@ -237,6 +303,20 @@ class Settings(BaseSettings):
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("set both SIXTY_SMTP_USERNAME and SIXTY_SMTP_PASSWORD, or neither")
         return self
+
+    @model_validator(mode="after")
+    def _check_storage(self) -> Settings:
+        if self.storage_backend == StorageBackend.s3 and not self.storage_s3_bucket:
+            raise ValueError("SIXTY_STORAGE_BACKEND=s3 needs SIXTY_STORAGE_S3_BUCKET")
+        if (self.storage_s3_access_key_id is None) != (self.storage_s3_secret_access_key is None):
+            raise ValueError(
+                "set both SIXTY_STORAGE_S3_ACCESS_KEY_ID and SIXTY_STORAGE_S3_SECRET_ACCESS_KEY, or neither"
+            )
+        return self
+
+    @property
+    def effective_storage_dir(self) -> Path:
+        return self.storage_dir if self.storage_dir is not None else self.data_dir / "storage"
 
     @property
     def effective_database_url(self) -> str:

@@ -146,14 +146,36 @@ def route_template(scope: Scope) -> str:
     return str(template) if template else "<unmatched>"
 
 
+NO_COMPRESSION_SCOPE_KEY = "sixty.no_compression"
+
+
+def skip_compression(scope: Scope) -> None:
+    """Send this request's response as the route made it (file downloads: their length, ranges
+    and ETag describe the bytes as stored, and compressing gigabytes costs a core)."""
+    scope[NO_COMPRESSION_SCOPE_KEY] = True
+
+
+class _SkippableGZipResponder(GZipResponder):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.request_scope = scope
+        await super().__call__(scope, receive, send)
+
+    async def send_with_compression(self, message: Message) -> None:
+        if self.request_scope.get(NO_COMPRESSION_SCOPE_KEY):
+            await self.send(message)
+        else:
+            await super().send_with_compression(message)
+
+
 class GZipMiddleware(StarletteGZipMiddleware):
-    """Starlette's gzip, minus its per-request work when the client does not accept gzip."""
+    """Starlette's gzip, minus its per-request work when the client does not accept gzip, and
+    skipped for responses whose route called `skip_compression`."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             accept = _header(scope, b"accept-encoding")
             if accept is not None and "gzip" in accept:
-                await GZipResponder(self.app, self.minimum_size, compresslevel=self.compresslevel)(
+                await _SkippableGZipResponder(self.app, self.minimum_size, compresslevel=self.compresslevel)(
                     scope, receive, send
                 )
                 return

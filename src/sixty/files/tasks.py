@@ -1,0 +1,22 @@
+"""The files module's jobs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sixty.core.jobs import JobContext, registry
+from sixty.core.storage import storage_for
+from sixty.files import uploads
+
+logger = logging.getLogger("sixty.files")
+
+EXPIRE_UPLOADS_JOB = "files.expire_uploads"
+
+
+@registry.task(EXPIRE_UPLOADS_JOB, every=timedelta(minutes=10))
+async def expire_uploads(ctx: JobContext) -> None:
+    """Delete unfinished uploads past their expiry: their bytes, then their rows."""
+    removed = await uploads.expire_uploads(ctx.db, storage_for(ctx.settings))
+    if removed:
+        logger.info("expired uploads removed", extra={"removed": removed})
