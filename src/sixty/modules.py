@@ -88,6 +88,13 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("B9", "I3"),
     ),
+    Module(
+        "weather",
+        "Weather: current conditions and daily forecasts by city or coordinates, from Open-Meteo, "
+        "cached, with stale copies when the provider fails.",
+        has_setup=True,
+        roadmap=("B6",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import time
@@ -22,6 +23,7 @@ from sixty.core.errors import install_error_handlers
 from sixty.core.http import (
     CircuitBreaker,
     HttpClient,
+    HttpClientDep,
     RetryPolicy,
     UpstreamError,
     default_user_agent,
@@ -47,6 +49,16 @@ def upstream(upstream_server: HTTPServer) -> Iterator[HTTPServer]:
     upstream_server.clear()
     yield upstream_server
     upstream_server.clear()
+
+
+@pytest.fixture
+def stalling_server() -> Iterator[HTTPServer]:
+    """A server of the test's own: answers that stall past the test must not land in another's log."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
 
 
 @pytest.fixture
@@ -105,6 +117,7 @@ async def test_a_service_that_keeps_failing_is_unavailable_after_the_last_attemp
     assert caught.value.status == 503
     assert caught.value.upstream_status == 504
     assert caught.value.params == {"service": "Down Inc."}
+    assert str(caught.value).startswith("Down Inc.: unavailable (HTTP 504)")
     assert len(upstream.log) == FAST_RETRIES.max_attempts
 
 
@@ -137,7 +150,7 @@ async def test_a_retry_after_beyond_the_cap_fails_at_once_and_is_passed_on(
     assert caught.value.headers == {"Retry-After": "120"}
 
 
-async def test_a_stalled_answer_is_a_timeout_within_the_total_budget(upstream: HTTPServer) -> None:
+async def test_a_stalled_answer_is_a_timeout_within_the_total_budget(stalling_server: HTTPServer) -> None:
     started_attempts: list[float] = []
 
     def stall(request: Request) -> Response:
@@ -145,7 +158,7 @@ async def test_a_stalled_answer_is_a_timeout_within_the_total_budget(upstream: H
         time.sleep(1.5)
         return Response("{}")
 
-    upstream.expect_request("/stall").respond_with_handler(stall)
+    stalling_server.expect_request("/stall").respond_with_handler(stall)
     client = HttpClient(
         read_timeout=0.3,
         total_timeout=0.8,
@@ -154,7 +167,7 @@ async def test_a_stalled_answer_is_a_timeout_within_the_total_budget(upstream: H
     )
     started = time.monotonic()
     with pytest.raises(UpstreamError) as caught:
-        await client.get_json(upstream.url_for("/stall"))
+        await client.get_json(stalling_server.url_for("/stall"))
     elapsed = time.monotonic() - started
     await client.aclose()
 
@@ -255,8 +268,6 @@ async def test_an_oversized_body_is_refused(upstream: HTTPServer) -> None:
 
 
 async def test_gzip_bodies_are_decoded(http: HttpClient, upstream: HTTPServer) -> None:
-    import gzip
-
     upstream.expect_request("/gz").respond_with_data(
         gzip.compress(b'{"zipped": true}'),
         headers={"Content-Encoding": "gzip"},
@@ -290,6 +301,24 @@ async def test_the_circuit_opens_after_failures_and_a_trial_call_closes_it(upstr
     await client.aclose()
 
 
+async def test_a_cancelled_call_counts_neither_as_success_nor_failure(stalling_server: HTTPServer) -> None:
+    def stall(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("{}")
+
+    stalling_server.expect_request("/slow").respond_with_handler(stall)
+    client = HttpClient(breaker_threshold=1, retry=RetryPolicy(max_attempts=1))
+    call = asyncio.create_task(client.get_json(stalling_server.url_for("/slow")))
+    await asyncio.sleep(0.2)
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    breaker = client.breaker("127.0.0.1")
+    assert (breaker.failures, breaker.opened_at, breaker.trial_running) == (0, None, False)
+    await client.aclose()
+
+
 def test_breaker_half_open_lets_one_trial_through_and_reopens_on_its_failure() -> None:
     now = [0.0]
     breaker = CircuitBreaker(threshold=1, cooldown=10, clock=lambda: now[0])
@@ -315,6 +344,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert parse_retry_after("30") == 30
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now=now) == 90
     assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now=now) == 0
+    assert parse_retry_after("Mon, 02 Mar 2026 12:01:30 -0000", now=now) == 90
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
 
@@ -342,6 +372,25 @@ async def test_an_upstream_error_is_a_problem_document() -> None:
     assert "Example did not answer in time" in timed_out.json()["detail"]
     assert bad.status_code == 502
     assert bad.json()["code"] == "upstream_bad_response"
+
+
+async def test_routes_get_the_apps_client_as_a_dependency() -> None:
+    app = FastAPI()
+    app.state.http = HttpClient(user_agent="Sixty/test")
+
+    @app.get("/agent")
+    async def agent(http: HttpClientDep) -> str:
+        return http.user_agent
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.get("/agent")).json() == "Sixty/test"
+    await app.state.http.aclose()
+
+
+async def test_the_client_closes_as_a_context_manager() -> None:
+    async with HttpClient() as client:
+        assert not client._client.is_closed
+    assert client._client.is_closed
 
 
 async def test_the_app_has_one_client_built_from_settings_and_closes_it(settings: Settings) -> None:

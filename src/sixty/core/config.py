@@ -228,6 +228,47 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="Lifetime of the tokens the blog's register and login answer (RealWorld has no refresh).",
     )
+    # weather (B6): Open-Meteo
+    weather_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com/v1/search", description="Open-Meteo's geocoding search."
+    )
+    weather_forecast_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast", description="Open-Meteo's forecast API."
+    )
+    weather_cache_ttl: Duration = Field(
+        default=timedelta(minutes=10),
+        gt=timedelta(0),
+        description="How long a forecast is served from cache.",
+    )
+    weather_stale_ttl: Duration = Field(
+        default=timedelta(hours=6),
+        ge=timedelta(0),
+        description="How long a forecast is kept to answer (marked stale) while the provider fails.",
+    )
+    weather_geocode_ttl: Duration = Field(
+        default=timedelta(days=7), gt=timedelta(0), description="How long a city's coordinates are cached."
+    )
+    weather_candidates: int = Field(
+        default=5, ge=0, le=20, description="Other matches of a city name listed in `candidates`."
+    )
+    # currency (B18): ECB reference rates
+    currency_ecb_url: str = Field(
+        default="https://www.ecb.europa.eu/stats/eurofxref/",
+        description="Where eurofxref-daily.xml, eurofxref-hist-90d.xml and eurofxref-hist.xml are.",
+    )
+    currency_refresh_every: Duration = Field(
+        default=timedelta(hours=1), ge=timedelta(minutes=1), description="How often the rates are fetched."
+    )
+    currency_stale_after: Duration = Field(
+        default=timedelta(days=5),
+        gt=timedelta(0),
+        description="A newest rate older than this is answered with a stale-rate warning.",
+    )
+    currency_cache_ttl: Duration = Field(
+        default=timedelta(minutes=5),
+        ge=timedelta(0),
+        description="How long a process keeps the rates it read from the database.",
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod

@@ -1,0 +1,79 @@
+"""Fixtures: a local Open-Meteo, and the app pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from pytest_httpserver import HTTPServer
+
+from sixty.core.config import Settings
+from sixty.core.db import Database
+from sixty.main import create_app
+from tests.weather.fake_openmeteo import FakeOpenMeteo
+
+
+@pytest.fixture(scope="module")
+def provider_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def openmeteo(provider_server: HTTPServer) -> Iterator[FakeOpenMeteo]:
+    provider_server.clear()
+    fake = FakeOpenMeteo(provider_server)
+    fake.install()
+    yield fake
+    provider_server.clear()
+
+
+@pytest.fixture
+def weather_overrides() -> dict[str, Any]:
+    """Settings a test changes (parametrize it by name)."""
+    return {}
+
+
+async def forget_cached(settings: Settings, pattern: str) -> None:
+    """Redis outlives the test's app: start each test with none of the module's keys."""
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+        async for key in client.scan_iter(f"sixty:{pattern}"):
+            await client.delete(key)
+        await client.aclose()
+
+
+@pytest.fixture
+async def weather_app(
+    settings: Settings, db: Database, openmeteo: FakeOpenMeteo, weather_overrides: dict[str, Any]
+) -> AsyncIterator[FastAPI]:
+    own = settings.model_copy(
+        update={
+            "modules": ["weather"],
+            "weather_geocoding_url": openmeteo.geocoding_url,
+            "weather_forecast_url": openmeteo.forecast_url,
+            "http_max_attempts": 2,
+            "http_backoff_base": 0.01,
+            "http_backoff_max": 0.02,
+            "http_read_timeout": 1.0,
+            "http_breaker_threshold": 0,
+            **weather_overrides,
+        }
+    )
+    await forget_cached(own, "weather:*")
+    app = create_app(own, db=db)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def weather(weather_app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=weather_app), base_url="http://testserver") as http:
+        yield http
