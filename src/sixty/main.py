@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
     app.include_router(health.router)
     for module in modules:
+        module.register_tasks(settings)
         hook = module.install(app, settings)
         if hook is not None:
             startup_hooks.append(hook)

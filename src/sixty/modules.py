@@ -28,6 +28,9 @@ class Module:
     has_models: bool = False
     # A `setup.py` with `install(app, settings)`: app-wide state, start-up work (see auth).
     has_setup: bool = False
+    # A `tasks.py` with `register(settings)`: background and periodic jobs, registered in the
+    # app and in `sixty worker` alike (periods may come from settings).
+    has_tasks: bool = False
     roadmap: tuple[str, ...] = field(default=())
 
     def router(self) -> APIRouter:
@@ -39,6 +42,10 @@ class Module:
             return None
         hook: StartupHook | None = importlib.import_module(f"sixty.{self.name}.setup").install(app, settings)
         return hook
+
+    def register_tasks(self, settings: Settings) -> None:
+        if self.has_tasks:
+            importlib.import_module(f"sixty.{self.name}.tasks").register(settings)
 
     @property
     def openapi_tag(self) -> dict[str, str]:
@@ -95,6 +102,14 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("B6",),
     ),
+    Module(
+        "currency",
+        "Currency converter: exact conversion on the European Central Bank's reference rates, "
+        "history back to 1999, refreshed on a schedule, working offline from a bundled history.",
+        has_models=True,
+        has_tasks=True,
+        roadmap=("B18",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}
@@ -122,6 +137,12 @@ def resolve(selected: Iterable[str]) -> list[Module]:
             chosen.add(name)
             pending.extend(BY_NAME[name].depends)
     return [module for module in MODULES if module.name in chosen]
+
+
+def register_all_tasks(settings: Settings) -> None:
+    """Register every module's jobs (the worker runs them whichever modules the web serves)."""
+    for module in MODULES:
+        module.register_tasks(settings)
 
 
 def import_all_models() -> None:

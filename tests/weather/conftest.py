@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pytest_httpserver import HTTPServer
@@ -14,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.main import create_app
+from tests.factories.cache import forget_cached
 from tests.weather.fake_openmeteo import FakeOpenMeteo
 
 
@@ -39,15 +39,6 @@ def openmeteo(provider_server: HTTPServer) -> Iterator[FakeOpenMeteo]:
 def weather_overrides() -> dict[str, Any]:
     """Settings a test changes (parametrize it by name)."""
     return {}
-
-
-async def forget_cached(settings: Settings, pattern: str) -> None:
-    """Redis outlives the test's app: start each test with none of the module's keys."""
-    if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url)
-        async for key in client.scan_iter(f"sixty:{pattern}"):
-            await client.delete(key)
-        await client.aclose()
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""Fixtures: a local ECB, the app pointed at it, and a way to run the refresh job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+
+from sixty.core.config import Settings
+from sixty.core.db import Database
+from sixty.core.jobs import Job, MemoryBackend, Worker
+from sixty.currency.models import CurrencyRateDay
+from sixty.main import create_app
+from tests.currency.fake_ecb import FakeECB
+from tests.factories.cache import forget_cached
+
+
+@pytest.fixture(scope="module")
+def ecb_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def ecb(ecb_server: HTTPServer) -> Iterator[FakeECB]:
+    ecb_server.clear()
+    fake = FakeECB(ecb_server)
+    fake.install()
+    yield fake
+    ecb_server.clear()
+
+
+@pytest.fixture
+def currency_overrides() -> dict[str, Any]:
+    """Settings a test changes (parametrize it by name)."""
+    return {}
+
+
+@pytest.fixture
+def currency_settings(settings: Settings, ecb: FakeECB, currency_overrides: dict[str, Any]) -> Settings:
+    return settings.model_copy(
+        update={
+            "modules": ["currency"],
+            "currency_ecb_url": ecb.base_url,
+            "currency_cache_ttl": timedelta(0),  # tests about the cache set it
+            "http_max_attempts": 2,
+            "http_backoff_base": 0.01,
+            "http_backoff_max": 0.02,
+            "http_breaker_threshold": 0,
+            **currency_overrides,
+        }
+    )
+
+
+@pytest.fixture
+async def currency_app(currency_settings: Settings, db: Database) -> AsyncIterator[FastAPI]:
+    await forget_cached(currency_settings, "currency:*")
+    app = create_app(currency_settings, db=db)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def currency(currency_app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=currency_app), base_url="http://testserver") as http:
+        yield http
+
+
+class RefreshRunner:
+    """Runs the `currency.refresh` job the way the worker does, and shows what it left."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.backend = MemoryBackend()
+        self.worker = Worker(self.backend, db=db, settings=settings)
+
+    async def run(self) -> bool:
+        return await self.worker.run_one(Job(name="currency.refresh", payload={}))
+
+    async def stored_days(self) -> list[Any]:
+        async with self.db.session() as session:
+            return list(await session.scalars(select(CurrencyRateDay.day).order_by(CurrencyRateDay.day)))
+
+
+@pytest.fixture
+async def refresh(currency_app: FastAPI, currency_settings: Settings, db: Database) -> RefreshRunner:
+    """The app is built first: building it registers the job, as `sixty worker` does."""
+    return RefreshRunner(db, currency_settings)
