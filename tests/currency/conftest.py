@@ -86,6 +86,11 @@ class RefreshRunner:
     async def run(self) -> bool:
         return await self.worker.run_one(Job(name="currency.refresh", payload={}))
 
+    async def sources(self) -> dict[Any, str]:
+        async with self.db.session() as session:
+            rows = await session.execute(select(CurrencyRateDay.day, CurrencyRateDay.source))
+            return {row.day: row.source for row in rows}
+
     async def stored_days(self) -> list[Any]:
         async with self.db.session() as session:
             return list(await session.scalars(select(CurrencyRateDay.day).order_by(CurrencyRateDay.day)))

@@ -51,6 +51,9 @@ async def test_the_refresh_job_fetches_and_backfills_the_missing_days(
     assert stored[-1] == newest
     assert stored[0] > date.fromisoformat(SNAPSHOT_LAST_DAY)  # the bundled days are not copied
     assert date(2026, 11, 2) in stored  # the first business day after the bundled history
+    sources = await refresh.sources()
+    assert sources[newest] == "eurofxref-daily.xml"
+    assert sources[date(2026, 11, 2)] == "eurofxref-hist-90d.xml"
 
     latest = (await currency.get(CONVERT, params={"from": "EUR", "to": "USD", "amount": "100"})).json()
     assert latest["as_of"] == newest.isoformat()

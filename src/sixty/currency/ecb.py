@@ -8,6 +8,7 @@ per day, each with `Cube currency="USD" rate="1.1172"` children.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import csv
 import io
@@ -95,17 +96,22 @@ def read_snapshot(lines: Iterable[str]) -> Snapshot:
     rows = iter(lines)
     header = next(csv.reader([next(rows)]))
     codes = tuple(name.strip() for name in header[1:] if name.strip())
-    dated = []
-    for line in rows:
-        if line.strip():
-            day = date.fromisoformat(line[: line.index(",")])
-            dated.append((day, line.rstrip("\r\n")))
-    dated.sort()
+    dated = sorted(
+        (date.fromisoformat(line[: line.index(",")]), line.rstrip("\r\n")) for line in rows if line.strip()
+    )
     snapshot = Snapshot(codes=codes, days=[day for day, _ in dated], lines=[line for _, line in dated])
-    for day, line in dated:
-        for code in snapshot._rates(line):
-            first, _last = snapshot.spans.get(code, (day, day))
-            snapshot.spans[code] = (first, day)
+    # Each currency's first and last day with a rate: scan each column from both ends.
+    cells = [line.split(",") for line in snapshot.lines]
+
+    def has_rate(index: int, column: int) -> bool:
+        row = cells[index]
+        return len(row) > column and row[column].strip() not in ("", "N/A")
+
+    for column, code in enumerate(codes, start=1):
+        first = next((index for index in range(len(cells)) if has_rate(index, column)), None)
+        if first is not None:
+            last = next(index for index in reversed(range(len(cells))) if has_rate(index, column))
+            snapshot.spans[code] = (snapshot.days[first], snapshot.days[last])
     return snapshot
 
 
@@ -115,6 +121,18 @@ def bundled_snapshot(path: Path = SNAPSHOT) -> Snapshot:
         [name] = [name for name in archive.namelist() if name.endswith(".csv")]
         text = archive.read(name).decode("utf-8")
     return read_snapshot(io.StringIO(text))
+
+
+_loaded: Snapshot | None = None
+
+
+async def load_snapshot() -> Snapshot:
+    """The bundled history, read once per process in a thread (it takes a moment: the event loop
+    keeps serving meanwhile)."""
+    global _loaded
+    if _loaded is None:
+        _loaded = await asyncio.to_thread(bundled_snapshot)
+    return _loaded
 
 
 def minor_units(code: str) -> int:

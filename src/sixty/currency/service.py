@@ -37,8 +37,8 @@ from sixty.currency.ecb import (
     FIRST_DAY,
     FeedError,
     Snapshot,
-    bundled_snapshot,
     business_days_between,
+    load_snapshot,
     minor_units,
     parse_feed,
 )
@@ -117,7 +117,10 @@ class RateBook:
         self.reader = reader
         self.cache = cache
         self.config = config
-        self.snapshot = snapshot or bundled_snapshot()
+        self._snapshot = snapshot
+
+    async def history(self) -> Snapshot:
+        return self._snapshot or await load_snapshot()
 
     async def on_or_before(self, day: date) -> RateTable:
         """The newest rates published on or before `day` (the bundled history starts 1999-01-04)."""
@@ -139,7 +142,7 @@ class RateBook:
 
     async def _lookup(self, day: date) -> RateTable:
         fetched = await self.reader.one(NEWEST_ON_OR_BEFORE, day=day)
-        bundled = self.snapshot.on_or_before(day)
+        bundled = (await self.history()).on_or_before(day)
         if fetched is not None and (bundled is None or fetched["day"] >= bundled[0]):
             day_found, rates, source = fetched["day"], fetched["rates"], "ecb"
         elif bundled is not None:
@@ -157,11 +160,11 @@ class RateBook:
         key = "currency:spans"
         cached = await self._cache_get(key)
         if cached is None:
+            snapshot = await self.history()
             spans = {
-                code: (first.isoformat(), last.isoformat())
-                for code, (first, last) in self.snapshot.spans.items()
+                code: (first.isoformat(), last.isoformat()) for code, (first, last) in snapshot.spans.items()
             }
-            for row in await self.reader.all(SPANS, after=self.snapshot.last_day):
+            for row in await self.reader.all(SPANS, after=snapshot.last_day):
                 day = row["day"].isoformat()
                 for code in row["rates"]:
                     first, last = spans.get(code, (day, day))
@@ -332,22 +335,23 @@ async def refresh(
     """Fetch the latest rates; when business days are missing between what we had and them,
     fetch the 90-day file (or, past 90 days, the whole history) too. Stores the days after the
     bundled history, in a short transaction of its own once everything is fetched."""
-    snapshot = snapshot or bundled_snapshot()
+    snapshot = snapshot or await load_snapshot()
     async with db.session(write=False) as session:
         stored = await newest_stored_day(session)
     known = max(filter(None, (stored, snapshot.last_day)))
-    days = await fetch_days(http, config, DAILY)
-    newest = days[-1][0]
+    latest = await fetch_days(http, config, DAILY)
+    newest = latest[-1][0]
     files = [DAILY]
+    fetched = [(day, rates, DAILY) for day, rates in latest]
     if newest > known and business_days_between(known, newest) > 0:
         name = LAST_90_DAYS if newest - known < timedelta(days=89) else HISTORY
-        days = [*await fetch_days(http, config, name), *days]
+        fetched = [(day, rates, name) for day, rates in await fetch_days(http, config, name)] + fetched
         files.append(name)
-    wanted = {day: rates for day, rates in days if day > snapshot.last_day}
-    source = "+".join(files)
+    # The daily file comes last, so a day in both is stored as the daily file has it.
+    wanted = {day: (rates, name) for day, rates, name in fetched if day > snapshot.last_day}
     async with db.session() as session, session.begin():
-        for day, rates in sorted(wanted.items()):
-            await _upsert(session, day, rates, source)
+        for day, (rates, name) in sorted(wanted.items()):
+            await _upsert(session, day, rates, name)
     logger.info("currency rates refreshed", extra={"newest": newest.isoformat(), "stored": len(wanted)})
     return RefreshReport(newest=newest, stored=len(wanted), files=tuple(files))
 
