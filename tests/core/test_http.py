@@ -30,18 +30,15 @@ from sixty.core.http import (
     parse_retry_after,
 )
 from sixty.main import create_app
+from tests.factories.fakes import local_server
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05, retry_after_cap=2.0)
 
 
 @pytest.fixture(scope="module")
 def upstream_server() -> Iterator[HTTPServer]:
-    # Threaded: a stalled answer must not hold up the next connection.
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with local_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -54,11 +51,8 @@ def upstream(upstream_server: HTTPServer) -> Iterator[HTTPServer]:
 @pytest.fixture
 def stalling_server() -> Iterator[HTTPServer]:
     """A server of the test's own: answers that stall past the test must not land in another's log."""
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with local_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
@@ -16,18 +15,14 @@ from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.core.jobs import Job, MemoryBackend, Worker
 from sixty.currency.models import CurrencyRateDay
-from sixty.main import create_app
 from tests.currency.fake_ecb import FakeECB
-from tests.factories.cache import forget_cached
+from tests.factories.fakes import app_client, local_server
 
 
 @pytest.fixture(scope="module")
 def ecb_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with local_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -62,17 +57,9 @@ def currency_settings(settings: Settings, ecb: FakeECB, currency_overrides: dict
 
 
 @pytest.fixture
-async def currency_app(currency_settings: Settings, db: Database) -> AsyncIterator[FastAPI]:
-    await forget_cached(currency_settings, "currency:*")
-    app = create_app(currency_settings, db=db)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def currency(currency_app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=currency_app), base_url="http://testserver") as http:
-        yield http
+async def currency(currency_settings: Settings, db: Database) -> AsyncIterator[AsyncClient]:
+    async with app_client(currency_settings, db, cached="currency:*") as client:
+        yield client
 
 
 class RefreshRunner:
@@ -97,6 +84,6 @@ class RefreshRunner:
 
 
 @pytest.fixture
-async def refresh(currency_app: FastAPI, currency_settings: Settings, db: Database) -> RefreshRunner:
+async def refresh(currency: AsyncClient, currency_settings: Settings, db: Database) -> RefreshRunner:
     """The app is built first: building it registers the job, as `sixty worker` does."""
     return RefreshRunner(db, currency_settings)

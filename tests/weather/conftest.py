@@ -6,24 +6,19 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from pytest_httpserver import HTTPServer
 
 from sixty.core.config import Settings
 from sixty.core.db import Database
-from sixty.main import create_app
-from tests.factories.cache import forget_cached
+from tests.factories.fakes import app_client, local_server
 from tests.weather.fake_openmeteo import FakeOpenMeteo
 
 
 @pytest.fixture(scope="module")
 def provider_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    with local_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -42,9 +37,9 @@ def weather_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def weather_app(
+async def weather(
     settings: Settings, db: Database, openmeteo: FakeOpenMeteo, weather_overrides: dict[str, Any]
-) -> AsyncIterator[FastAPI]:
+) -> AsyncIterator[AsyncClient]:
     own = settings.model_copy(
         update={
             "modules": ["weather"],
@@ -58,13 +53,5 @@ async def weather_app(
             **weather_overrides,
         }
     )
-    await forget_cached(own, "weather:*")
-    app = create_app(own, db=db)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def weather(weather_app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=weather_app), base_url="http://testserver") as http:
-        yield http
+    async with app_client(own, db, cached="weather:*") as client:
+        yield client
