@@ -39,6 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # Storage backends (local directory, S3 on loopback) for the tests that store bytes.
 pytest_plugins = ["tests.fixtures.storage"]
 
+# Where the outside services (weather, exchange rates) point unless a test starts a fake of its
+# own: a loopback port nothing listens on, so no test can reach the internet by accident.
+UNREACHABLE = "http://127.0.0.1:9"
+OUTSIDE_SERVICES = {
+    "weather_geocoding_url": f"{UNREACHABLE}/v1/search",
+    "weather_forecast_url": f"{UNREACHABLE}/v1/forecast",
+    "currency_ecb_url": f"{UNREACHABLE}/stats/eurofxref/",
+}
+
 
 def create_postgres_database(admin_url: str) -> str:
     """A new empty database next to the one in `admin_url`; returns its async URL."""
@@ -91,6 +100,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         argon2_time_cost=1,
         argon2_memory_kib=64,
         bcrypt_rounds=4,
+        weather_geocoding_url=OUTSIDE_SERVICES["weather_geocoding_url"],
+        weather_forecast_url=OUTSIDE_SERVICES["weather_forecast_url"],
+        currency_ecb_url=OUTSIDE_SERVICES["currency_ecb_url"],
         _env_file=None,
     )
     migrate.upgrade(test_settings)
@@ -181,6 +193,8 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         "SIXTY_ARGON2_MEMORY_KIB": "64",
         "SIXTY_ARGON2_TIME_COST": "1",
         "SIXTY_RATELIMIT_ENABLED": "false",
+        **{f"SIXTY_{name.upper()}": url for name, url in OUTSIDE_SERVICES.items()},
+        "SIXTY_HTTP_MAX_ATTEMPTS": "1",  # the unreachable services fail at once
     }
     if settings.redis_url:
         env["SIXTY_REDIS_URL"] = settings.redis_url

@@ -47,9 +47,10 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> None:
 async def _run_worker(settings: Settings) -> None:
     from sixty.core.db import Database, create_engine
     from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
-    from sixty.modules import import_all_models
+    from sixty.modules import import_all_models, register_all_tasks
 
     import_all_models()
+    register_all_tasks(settings)
     db = Database(create_engine(settings))
     backend = create_backend(settings, db)
     runner = JobRunner(Worker(backend, db=db, settings=settings), Scheduler(backend))

@@ -28,13 +28,12 @@ class Module:
     has_models: bool = False
     # A `setup.py` with `install(app, settings)`: app-wide state, start-up work (see auth).
     has_setup: bool = False
-    # A `tasks.py` of job handlers: imported wherever jobs run (the app, `sixty worker`).
+    # A `tasks.py` with `register(settings)`: background and periodic jobs, registered in the
+    # app and in `sixty worker` alike (periods may come from settings).
     has_tasks: bool = False
     roadmap: tuple[str, ...] = field(default=())
 
     def router(self) -> APIRouter:
-        if self.has_tasks:
-            importlib.import_module(f"sixty.{self.name}.tasks")
         router: APIRouter = importlib.import_module(f"sixty.{self.name}.router").router
         return router
 
@@ -43,6 +42,10 @@ class Module:
             return None
         hook: StartupHook | None = importlib.import_module(f"sixty.{self.name}.setup").install(app, settings)
         return hook
+
+    def register_tasks(self, settings: Settings) -> None:
+        if self.has_tasks:
+            importlib.import_module(f"sixty.{self.name}.tasks").register(settings)
 
     @property
     def openapi_tag(self) -> dict[str, str]:
@@ -101,6 +104,21 @@ MODULES: tuple[Module, ...] = (
         has_tasks=True,
         roadmap=("B11", "A11"),
     ),
+    Module(
+        "weather",
+        "Weather: current conditions and daily forecasts by city or coordinates, from Open-Meteo, "
+        "cached, with stale copies when the provider fails.",
+        has_setup=True,
+        roadmap=("B6",),
+    ),
+    Module(
+        "currency",
+        "Currency converter: exact conversion on the European Central Bank's reference rates, "
+        "history back to 1999, refreshed on a schedule, working offline from a bundled history.",
+        has_models=True,
+        has_tasks=True,
+        roadmap=("B18",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}
@@ -130,13 +148,16 @@ def resolve(selected: Iterable[str]) -> list[Module]:
     return [module for module in MODULES if module.name in chosen]
 
 
+def register_all_tasks(settings: Settings) -> None:
+    """Register every module's jobs (the worker runs them whichever modules the web serves)."""
+    for module in MODULES:
+        module.register_tasks(settings)
+
+
 def import_all_models() -> None:
-    """Import every module's models, so `Base.metadata` holds the whole schema, and every job
-    handler, so a worker can run any job."""
+    """Import every module's models, so `Base.metadata` holds the whole schema."""
     for core_module in ("sixty.core.jobs", "sixty.core.mail", "sixty.core.storage"):
         importlib.import_module(core_module)
     for module in MODULES:
         if module.has_models:
             importlib.import_module(f"sixty.{module.name}.models")
-        if module.has_tasks:
-            importlib.import_module(f"sixty.{module.name}.tasks")

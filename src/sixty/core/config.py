@@ -201,6 +201,36 @@ class Settings(BaseSettings):
         default=True, description="When the limits' Redis is down: allow (true) or answer 503 (false)."
     )
     ratelimit_timeout: float = Field(default=0.25, gt=0, description="Seconds a Redis limit check may take.")
+    # outbound HTTP (core/http.py): the client for outside services
+    http_connect_timeout: float = Field(
+        default=3.0, gt=0, description="Seconds to connect to an outside service."
+    )
+    http_read_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds an outside service may stay silent during one attempt."
+    )
+    http_total_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds one outside call may take, retries and waits included."
+    )
+    http_max_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per call (1: no retries).")
+    http_backoff_base: float = Field(
+        default=0.25, ge=0, description="Seconds the first retry waits at most (then doubling, full jitter)."
+    )
+    http_backoff_max: float = Field(default=4.0, ge=0, description="Longest wait between two attempts.")
+    http_retry_after_cap: float = Field(
+        default=10.0, ge=0, description="A longer `Retry-After` is not waited for: the call fails at once."
+    )
+    http_breaker_threshold: int = Field(
+        default=5, ge=0, description="Failed calls in a row that open a host's circuit (0: no breaker)."
+    )
+    http_breaker_cooldown: Duration = Field(
+        default=timedelta(seconds=30), gt=timedelta(0), description="How long an open circuit fails fast."
+    )
+    http_max_response_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest response body accepted from a service."
+    )
+    http_user_agent: str | None = Field(
+        default=None, description="User-Agent of outside calls; default: `Sixty/<version> (+public URL)`."
+    )
     # library
     library_loan_days: int = Field(default=21, ge=1, le=365, description="Days a loan (or a renewal) lasts.")
     library_max_renewals: int = Field(default=2, ge=0, le=50, description="Renewals allowed per loan.")
@@ -219,6 +249,47 @@ class Settings(BaseSettings):
         default=timedelta(days=1),
         gt=timedelta(0),
         description="Lifetime of the tokens the blog's register and login answer (RealWorld has no refresh).",
+    )
+    # weather (B6): Open-Meteo
+    weather_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com/v1/search", description="Open-Meteo's geocoding search."
+    )
+    weather_forecast_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast", description="Open-Meteo's forecast API."
+    )
+    weather_cache_ttl: Duration = Field(
+        default=timedelta(minutes=10),
+        gt=timedelta(0),
+        description="How long a forecast is served from cache.",
+    )
+    weather_stale_ttl: Duration = Field(
+        default=timedelta(hours=6),
+        ge=timedelta(0),
+        description="How long a forecast is kept to answer (marked stale) while the provider fails.",
+    )
+    weather_geocode_ttl: Duration = Field(
+        default=timedelta(days=7), gt=timedelta(0), description="How long a city's coordinates are cached."
+    )
+    weather_candidates: int = Field(
+        default=5, ge=0, le=20, description="Other matches of a city name listed in `candidates`."
+    )
+    # currency (B18): ECB reference rates
+    currency_ecb_url: str = Field(
+        default="https://www.ecb.europa.eu/stats/eurofxref/",
+        description="Where eurofxref-daily.xml, eurofxref-hist-90d.xml and eurofxref-hist.xml are.",
+    )
+    currency_refresh_every: Duration = Field(
+        default=timedelta(hours=1), ge=timedelta(minutes=1), description="How often the rates are fetched."
+    )
+    currency_stale_after: Duration = Field(
+        default=timedelta(days=5),
+        gt=timedelta(0),
+        description="A newest rate older than this is answered with a stale-rate warning.",
+    )
+    currency_cache_ttl: Duration = Field(
+        default=timedelta(minutes=5),
+        ge=timedelta(0),
+        description="How long a process keeps the rates it read from the database.",
     )
 
     # object storage (core/storage.py)

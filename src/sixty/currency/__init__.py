@@ -1,0 +1,1 @@
+"""B18 Currency converter: ECB reference rates, exact conversion."""

@@ -1,0 +1,1 @@
+"""B6 Weather: current weather and forecasts by city or coordinates, from Open-Meteo."""
