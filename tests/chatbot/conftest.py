@@ -1,0 +1,77 @@
+"""Fixtures of the chatbot tests: a client per kind of caller, and counting helpers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sixty.auth import service as auth_service
+from sixty.core.config import Settings
+from sixty.core.db import Database
+from sixty.core.models import Base
+from sixty.main import create_app
+from tests.factories.auth import bearer, create_user, sign_in
+
+
+@pytest.fixture
+def auth(app: FastAPI) -> auth_service.AuthContext:
+    context: auth_service.AuthContext = app.state.auth
+    return context
+
+
+@pytest.fixture
+async def editor_headers(
+    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
+) -> dict[str, str]:
+    """Staff with the `chatbot_editor` role (permission `chatbot:manage`)."""
+    await create_user(
+        session, auth, email="editor@example.com", username="editor", roles=("user", "chatbot_editor")
+    )
+    return bearer(await sign_in(client, "editor@example.com"))
+
+
+@pytest.fixture
+async def ann_headers(
+    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
+) -> dict[str, str]:
+    await create_user(session, auth, email="ann@example.com", username="ann")
+    return bearer(await sign_in(client, "ann@example.com"))
+
+
+@pytest.fixture
+async def bob_headers(
+    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
+) -> dict[str, str]:
+    await create_user(session, auth, email="bob@example.com", username="bob")
+    return bearer(await sign_in(client, "bob@example.com"))
+
+
+@pytest.fixture
+async def second_app_client(settings: Settings, db: Database) -> AsyncIterator[AsyncClient]:
+    """Another app (another process, as far as its caches know) on the same database."""
+    other = create_app(settings, db=db)
+    transport = ASGITransport(app=other)
+    async with (
+        other.router.lifespan_context(other),
+        AsyncClient(transport=transport, base_url="http://t") as http,
+    ):
+        yield http
+
+
+async def count(session: AsyncSession, table: type[Base]) -> int:
+    return int((await session.scalar(select(func.count()).select_from(table))) or 0)
+
+
+def problem(response: Response, status: int) -> dict[str, Any]:
+    """The response's problem document, after checking its status and media type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
