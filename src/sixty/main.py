@@ -15,6 +15,7 @@ from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
 from sixty.core.docs import install_docs, install_openapi
 from sixty.core.errors import install_error_handlers
+from sixty.core.http import HttpClient
 from sixty.core.jobs import JobRunner, Scheduler, Worker, create_backend
 from sixty.core.middleware import BodyLimitMiddleware, GZipMiddleware, Metrics, RequestContextMiddleware
 from sixty.core.pagination import CursorCodec
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     db = db or Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
     jobs_backend = create_backend(settings, db)
     cache = create_cache(settings.redis_url)
+    http = HttpClient.from_settings(settings)  # one pool of connections to outside services
     rate_limits = create_rate_limits(settings)
 
     startup_hooks: list[StartupHook] = []
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         finally:
             if runner is not None:
                 await runner.close()
+            await http.aclose()
             await cache.close()
             await rate_limits.close()
             await db.dispose()
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     app.state.cache = cache
+    app.state.http = http
     app.state.jobs = jobs_backend
     app.state.metrics = Metrics()
     app.state.cursor_codec = CursorCodec(settings.secret_key)

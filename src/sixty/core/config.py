@@ -191,6 +191,36 @@ class Settings(BaseSettings):
         default=True, description="When the limits' Redis is down: allow (true) or answer 503 (false)."
     )
     ratelimit_timeout: float = Field(default=0.25, gt=0, description="Seconds a Redis limit check may take.")
+    # outbound HTTP (core/http.py): the client for outside services
+    http_connect_timeout: float = Field(
+        default=3.0, gt=0, description="Seconds to connect to an outside service."
+    )
+    http_read_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds an outside service may stay silent during one attempt."
+    )
+    http_total_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds one outside call may take, retries and waits included."
+    )
+    http_max_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per call (1: no retries).")
+    http_backoff_base: float = Field(
+        default=0.25, ge=0, description="Seconds the first retry waits at most (then doubling, full jitter)."
+    )
+    http_backoff_max: float = Field(default=4.0, ge=0, description="Longest wait between two attempts.")
+    http_retry_after_cap: float = Field(
+        default=10.0, ge=0, description="A longer `Retry-After` is not waited for: the call fails at once."
+    )
+    http_breaker_threshold: int = Field(
+        default=5, ge=0, description="Failed calls in a row that open a host's circuit (0: no breaker)."
+    )
+    http_breaker_cooldown: Duration = Field(
+        default=timedelta(seconds=30), gt=timedelta(0), description="How long an open circuit fails fast."
+    )
+    http_max_response_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest response body accepted from a service."
+    )
+    http_user_agent: str | None = Field(
+        default=None, description="User-Agent of outside calls; default: `Sixty/<version> (+public URL)`."
+    )
     # library
     library_loan_days: int = Field(default=21, ge=1, le=365, description="Days a loan (or a renewal) lasts.")
     library_max_renewals: int = Field(default=2, ge=0, le=50, description="Renewals allowed per loan.")

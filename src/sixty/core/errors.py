@@ -376,6 +376,7 @@ PROBLEM_DESCRIPTIONS = {
     422: "Invalid input: `errors` lists each bad field.",
     429: "Rate limited; see `Retry-After`.",
     500: "Unexpected error; details are logged under the request id.",
+    502: "An outside service answered something that could not be used.",
     503: "A dependency is unavailable.",
 }
 
