@@ -64,6 +64,19 @@ async def second_app_client(settings: Settings, db: Database) -> AsyncIterator[A
         yield http
 
 
+async def say(
+    client: AsyncClient, message: str, conversation_id: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """POST a message (continuing `conversation_id` when given); the bot's reply (checked to be a 200)."""
+    body: dict[str, Any] = {"message": message}
+    if conversation_id is not None:
+        body["conversation_id"] = conversation_id
+    response = await client.post("/api/chatbot/messages", json=body, **kwargs)
+    assert response.status_code == 200, response.text
+    reply: dict[str, Any] = response.json()
+    return reply
+
+
 async def count(session: AsyncSession, table: type[Base]) -> int:
     return int((await session.scalar(select(func.count()).select_from(table))) or 0)
 

@@ -4,25 +4,12 @@ closest suggestions, history, and who may read or delete a conversation."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.chatbot.models import Conversation, Message
-from tests.chatbot.conftest import count, problem
-
-
-async def say(
-    client: AsyncClient, message: str, conversation_id: str | None = None, **kwargs: object
-) -> dict[str, Any]:
-    body: dict[str, object] = {"message": message}
-    if conversation_id is not None:
-        body["conversation_id"] = conversation_id
-    response = await client.post("/api/chatbot/messages", json=body, **kwargs)  # type: ignore[arg-type]
-    assert response.status_code == 200, response.text
-    reply: dict[str, Any] = response.json()
-    return reply
+from tests.chatbot.conftest import count, problem, say
 
 
 async def test_a_pattern_answers_with_full_confidence(client: AsyncClient) -> None:
