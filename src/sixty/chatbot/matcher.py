@@ -14,9 +14,11 @@ into spaces), so patterns are written for that form (`\\bopening (hours|times)\\
   phrases, and would miss the typos.
 
 Patterns are compiled with the `regex` module, which accepts a timeout per search: a pattern
-written (or stored) with catastrophic backtracking costs at most the time left in the
-message's budget (`SIXTY_CHATBOT_PATTERN_BUDGET`), then counts as no match and is logged.
-Patterns are also tried against slow-matching probes when they are written (`check_pattern`).
+written (or stored) with catastrophic backtracking costs at most a fifth of the message's
+budget (`SIXTY_CHATBOT_PATTERN_BUDGET`), then counts as no match and is logged; `regex` checks
+the clock as it goes, so a search may overrun its timeout by about as much again. Patterns are
+also tried against slow-matching probes when they are written (`check_pattern`), which refuses
+most such patterns before they are stored.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ PATTERN_FLAGS = regex.IGNORECASE
 MAX_PATTERN_CHARS = 200
 # A pattern must answer each probe within this on the machine that writes it.
 PROBE_TIMEOUT_SECONDS = 0.05
-PROBE_LENGTH = 64
+PROBE_LENGTH = 200
+# Words no pattern of a real intent looks for: a pattern that matches them matches any message.
+NEUTRAL_MESSAGE = "qzxwv jkqzp"
+# The share of a message's pattern budget one search may take.
+PATTERN_SHARE = 0.2
 Via = Literal["pattern", "fuzzy"]
 
 
@@ -72,11 +78,11 @@ def _probes(pattern: str) -> Iterable[str]:
 
 
 def check_pattern(pattern: str) -> regex.Pattern[str]:
-    """The compiled pattern, or PatternError: it must compile, must not match an empty message
-    (it would match every message), and must answer each probe within the probe timeout."""
+    """The compiled pattern, or PatternError: it must compile, must not match any message (the
+    empty one, or words of no language), and must answer each probe within the probe timeout."""
     compiled = compile_pattern(pattern)
-    if compiled.search("") is not None:
-        raise PatternError("regex_matches_empty", "matches an empty message, so it would match every message")
+    if compiled.search("") is not None or compiled.search(NEUTRAL_MESSAGE, timeout=PROBE_TIMEOUT_SECONDS):
+        raise PatternError("regex_matches_anything", "matches any message")
     for probe in _probes(pattern):
         try:
             compiled.search(probe, timeout=PROBE_TIMEOUT_SECONDS)
@@ -151,6 +157,8 @@ class Matcher:
         return cls(entries, version=version)
 
     def _pattern_hits(self, text: str, budget: float) -> set[int]:
+        """The intents whose patterns match. Each search may take a fifth of the budget, so one
+        slow pattern cannot starve the others; once the budget is spent, the rest are skipped."""
         hits: set[int] = set()
         deadline = time.monotonic() + budget
         for index, intent in enumerate(self.intents):
@@ -160,14 +168,13 @@ class Matcher:
                     logger.warning("chatbot pattern budget spent", extra={"intent": intent.name})
                     return hits
                 try:
-                    if pattern.search(text, timeout=remaining) is not None:
+                    if pattern.search(text, timeout=min(remaining, budget * PATTERN_SHARE)) is not None:
                         hits.add(index)
                         break
                 except TimeoutError:
                     logger.warning(
                         "chatbot pattern timed out", extra={"intent": intent.name, "pattern": pattern.pattern}
                     )
-                    return hits
         return hits
 
     def rank(self, text: str, *, budget: float) -> list[Scored]:

@@ -33,7 +33,7 @@ MAX_EXAMPLES = 50
 
 _PATTERN_PROBLEMS = {
     "regex_invalid": N_("Not a valid regular expression: {reason} at position {position}."),
-    "regex_matches_empty": N_("The pattern matches an empty message, so it would match every message."),
+    "regex_matches_anything": N_("The pattern matches any message (an empty one, or made-up words)."),
     "regex_too_slow": N_("The pattern takes too long to match (catastrophic backtracking); simplify it."),
 }
 
