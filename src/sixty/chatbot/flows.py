@@ -32,7 +32,7 @@ YES_WORDS = frozenset(
 )
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "no thanks", "wrong", "incorrect"})
 # "My name is Ann" gives "Ann"; the lead-ins are matched on the normalised answer.
-NAME_LEAD_INS = regex.compile(r"^(?:my name is|my names|name is|i am|im|it is|its|this is|call me)\s+")
+NAME_LEAD_INS = regex.compile(r"^(?:my name is|my names|name is|i am|im|it is|its|this is|call me)(?:\s+|$)")
 # Letters (any script) in words joined by spaces, hyphens, apostrophes or dots: "Jean-Luc O'Neil Jr."
 NAME_SHAPE = regex.compile(r"^\p{L}[\p{L}\p{M}'’.\-]*(?:\s+\p{L}[\p{L}\p{M}'’.\-]*){0,5}$")
 MAX_NAME_CHARS = 100
