@@ -54,6 +54,7 @@ async def test_a_full_booking_with_re_asks(
         ("whenever", "I could not read that as a date."),
         ("03/12/2026", "Dates like 03/12/2026 read differently"),
         ((today - timedelta(days=3)).isoformat(), "is in the past."),
+        ("yesterday", "is in the past."),
         ((today + timedelta(days=200)).isoformat(), "is too far ahead: we book up to 90 days from today."),
         ("2026-02-30", "2026-02-30 is not a day of the calendar."),
     ]:
@@ -105,7 +106,7 @@ async def test_a_full_booking_with_re_asks(
     assert after["intent"] == "thanks"
     assert after["flow"] is None
     history = (await client.get(f"/api/chatbot/conversations/{conversation}", params={"limit": 100})).json()
-    assert history["message_count"] == 2 * 12
+    assert history["message_count"] == 2 * 13
     assert history["flow"] is None
 
 

@@ -35,6 +35,7 @@ def test_normalize(text: str, normalized: str) -> None:
     ("text", "expected"),
     [
         ("today", THURSDAY),
+        ("yesterday", date(2026, 11, 25)),  # the flow refuses it as past
         ("Tomorrow", date(2026, 11, 27)),
         ("tomorrow.", date(2026, 11, 27)),
         ("the day after tomorrow", date(2026, 11, 28)),

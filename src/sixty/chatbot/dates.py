@@ -2,7 +2,7 @@
 
 Forms, relative to `today` in the bot's time zone:
 
-- `today`, `tomorrow`, `the day after tomorrow`;
+- `today`, `tomorrow`, `the day after tomorrow` (and `yesterday`, so that it can be refused as past);
 - a weekday, alone or after `on`, `this` or `next` (`friday`, `next monday`, `on tue`): the first
   such day after today (never today itself);
 - `in 3 days`, `in two weeks`, `in a week` (numbers as digits or the words one..twelve);
@@ -100,6 +100,8 @@ def parse_date(text: str, *, today: date) -> date:
     cleaned = _clean(text)
     if cleaned == "today":
         return today
+    if cleaned == "yesterday":
+        return today - timedelta(days=1)
     if cleaned in ("tomorrow", "tmrw"):
         return today + timedelta(days=1)
     if cleaned in ("day after tomorrow", "the day after tomorrow"):
