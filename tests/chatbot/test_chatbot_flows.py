@@ -101,6 +101,11 @@ async def test_a_full_booking_with_re_asks(
         await client.get("/api/chatbot/callbacks", params={"day": other_day}, headers=editor_headers)
     ).json()["items"] == []
 
+    for bad_day in ("0", "2026-02-30", "30/11/2026", "tomorrow"):
+        response = await client.get("/api/chatbot/callbacks", params={"day": bad_day}, headers=editor_headers)
+        assert response.status_code == 422, bad_day
+        assert response.json()["errors"][0]["field"] == "day"
+
     # The flow is over: the conversation answers intents again.
     after = await say(client, "thanks", conversation)
     assert after["intent"] == "thanks"

@@ -8,7 +8,6 @@ edit the intents and read the callback requests.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, status
@@ -29,6 +28,7 @@ from sixty.chatbot.schemas import (
     IntentRead,
     IntentSort,
     IntentUpdate,
+    IsoDay,
     MessageIn,
     MessageSort,
 )
@@ -250,7 +250,9 @@ async def list_callbacks(
     page: PageParamsDep,
     codec: CodecDep,
     _: EditorDep,
-    day: Annotated[date | None, Query(description="Only callbacks booked for this day (YYYY-MM-DD).")] = None,
+    day: Annotated[
+        IsoDay | None, Query(description="Only callbacks booked for this day (YYYY-MM-DD).")
+    ] = None,
     sort: Annotated[CallbackSort, Query(description="`created_at` or `-created_at`.")] = "-created_at",
 ) -> CallbackPage:
     callbacks, next_cursor = await service.list_callbacks(

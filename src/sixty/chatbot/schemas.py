@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
@@ -9,6 +10,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,6 +30,7 @@ from sixty.core.pagination import Page
 from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
 MAX_MESSAGE_CHARS = 1000
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_PATTERNS = 20
 MAX_EXAMPLES = 50
 
@@ -59,6 +62,13 @@ def _example(value: str) -> str:
     return value
 
 
+def _iso_day(value: object) -> object:
+    """Only `YYYY-MM-DD` (lax parsing would read `0` as 1970-01-01)."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError(N_("A day is written YYYY-MM-DD."))
+
+
 def _distinct(values: list[str]) -> list[str]:
     """Order kept, repeats dropped."""
     return list(dict.fromkeys(values))
@@ -87,6 +97,7 @@ MessageText = Annotated[
     StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=NOT_BLANK),
     AfterValidator(strip_blank),
 ]
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 Source = Literal["pattern", "fuzzy", "flow", "llm", "fallback"]
 IntentSort = Literal["name", "-name", "created_at", "-created_at"]
 CallbackSort = Literal["created_at", "-created_at"]
