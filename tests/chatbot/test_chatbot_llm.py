@@ -230,14 +230,13 @@ async def test_a_retried_429_then_an_answer(bot: AsyncClient, fake: FakeLLM) -> 
 async def test_a_stalled_endpoint_times_out_into_the_fallback(
     settings: Settings, db: Database, fake: FakeLLM
 ) -> None:
-    fake.answers(2.5)  # seconds of silence; the bot waits 0.4 s in all
+    fake.answers(2.5)  # seconds of silence, then an answer; the bot waits 0.4 s in all
     slow = llm_settings(settings, fake.server.url_for("/v1"), chatbot_llm_timeout=0.4)
     async for http in app_client(slow, db):
-        started = time.monotonic()
         reply = await say(http, "Do you sell tickets?")
-        waited = time.monotonic() - started
+    # Had it waited for the stalled answer, the reply would be that answer ("too late").
     assert reply["source"] == "fallback"
-    assert waited < 2.0  # it gave up instead of waiting for the stalled answer
+    assert reply["reply"].startswith("Sorry, I did not understand that.")
 
 
 async def test_an_endpoint_that_is_down_gives_the_fallback(settings: Settings, db: Database) -> None:
