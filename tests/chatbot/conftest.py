@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,31 +26,39 @@ def auth(app: FastAPI) -> auth_service.AuthContext:
     return context
 
 
+@dataclass
+class Accounts:
+    """Makes accounts and signs them in: `await accounts.headers("ann")`."""
+
+    client: AsyncClient
+    session: AsyncSession
+    auth: auth_service.AuthContext
+
+    async def headers(self, username: str, *roles: str) -> dict[str, str]:
+        email = f"{username}@example.com"
+        await create_user(self.session, self.auth, email=email, username=username, roles=("user", *roles))
+        return bearer(await sign_in(self.client, email))
+
+
 @pytest.fixture
-async def editor_headers(
-    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
-) -> dict[str, str]:
+def accounts(client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext) -> Accounts:
+    return Accounts(client, session, auth)
+
+
+@pytest.fixture
+async def editor_headers(accounts: Accounts) -> dict[str, str]:
     """Staff with the `chatbot_editor` role (permission `chatbot:manage`)."""
-    await create_user(
-        session, auth, email="editor@example.com", username="editor", roles=("user", "chatbot_editor")
-    )
-    return bearer(await sign_in(client, "editor@example.com"))
+    return await accounts.headers("editor", "chatbot_editor")
 
 
 @pytest.fixture
-async def ann_headers(
-    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
-) -> dict[str, str]:
-    await create_user(session, auth, email="ann@example.com", username="ann")
-    return bearer(await sign_in(client, "ann@example.com"))
+async def ann_headers(accounts: Accounts) -> dict[str, str]:
+    return await accounts.headers("ann")
 
 
 @pytest.fixture
-async def bob_headers(
-    client: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
-) -> dict[str, str]:
-    await create_user(session, auth, email="bob@example.com", username="bob")
-    return bearer(await sign_in(client, "bob@example.com"))
+async def bob_headers(accounts: Accounts) -> dict[str, str]:
+    return await accounts.headers("bob")
 
 
 @pytest.fixture
