@@ -119,6 +119,16 @@ MODULES: tuple[Module, ...] = (
         has_tasks=True,
         roadmap=("B18",),
     ),
+    Module(
+        "chatbot",
+        "Chatbot: intents and FAQ answers that staff edit, pattern and fuzzy matching with a "
+        "confidence, a callback-booking flow with slot filling, conversation history, and an optional "
+        "OpenAI-compatible endpoint for questions nothing matches.",
+        depends=("auth",),
+        has_models=True,
+        has_setup=True,
+        roadmap=("B16",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

@@ -1,7 +1,7 @@
 """The module registry: which modules an app serves, and what it serves when only some are selected.
 
 Dependency resolution (`Module.depends`) is tested on the registry as it is (patching it is
-not allowed in this suite): notes, todos, the library and the blog depend on auth.
+not allowed in this suite): notes, todos, the library, the blog and the chatbot depend on auth.
 """
 
 from __future__ import annotations
@@ -21,7 +21,18 @@ from sixty.modules import BY_NAME, MODULES, Module, UnknownModuleError, import_a
 
 def test_registry_lists_each_module_once() -> None:
     names = [module.name for module in MODULES]
-    assert names == ["hello", "auth", "notes", "todos", "library", "blog", "files", "weather", "currency"]
+    assert names == [
+        "hello",
+        "auth",
+        "notes",
+        "todos",
+        "library",
+        "blog",
+        "files",
+        "weather",
+        "currency",
+        "chatbot",
+    ]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
 
@@ -46,7 +57,7 @@ def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
         resolve(["notes", "payments", "shop"])
     message = str(raised.value)
     assert "payments, shop" in message
-    assert "known: hello, auth, notes, todos, library, blog, files, weather, currency" in message
+    assert "known: hello, auth, notes, todos, library, blog, files, weather, currency, chatbot" in message
     assert isinstance(raised.value, ValueError)
 
 
@@ -55,6 +66,7 @@ def test_resolve_brings_a_modules_dependencies_in_registry_order() -> None:
     assert resolve(["todos", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["todos"]]
     assert resolve(["library", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["library"]]
     assert resolve(["blog", "hello"]) == [BY_NAME["hello"], BY_NAME["auth"], BY_NAME["blog"]]
+    assert resolve(["chatbot"]) == [BY_NAME["auth"], BY_NAME["chatbot"]]
 
 
 def test_registered_modules_declare_only_known_dependencies() -> None:

@@ -91,6 +91,7 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "files",
         "weather",
         "currency",
+        "chatbot",
     ]
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -64,6 +65,17 @@ def _currency(value: str) -> str:
     if code not in list_currencies():
         raise ValueError(f"not an ISO 4217 currency code: {value!r}")
     return code
+
+
+def _timezone(value: str) -> str:
+    """An IANA time zone name (`Europe/Paris`); `UTC` needs no time zone database."""
+    if value == "UTC":
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"not an IANA time zone: {value!r}") from None
+    return value
 
 
 def _split_csv(value: object) -> object:
@@ -336,6 +348,45 @@ class Settings(BaseSettings):
         default=False, description="S3 backend: answer downloads with a redirect to a presigned URL."
     )
 
+    # chatbot
+    chatbot_match_threshold: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="Confidence (0..1) an intent needs to answer; below it, the fallback with suggestions.",
+    )
+    chatbot_pattern_budget: float = Field(
+        default=0.05, gt=0, le=1, description="Seconds all intent patterns together may take on one message."
+    )
+    chatbot_timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        default="UTC", description="IANA time zone in which the bot reads `today`, `tomorrow` and weekdays."
+    )
+    chatbot_callback_horizon_days: int = Field(
+        default=90, ge=1, le=3650, description="How many days ahead a callback can be booked."
+    )
+    chatbot_llm_enabled: bool = Field(
+        default=False, description="Send questions no intent matches to an OpenAI-compatible endpoint."
+    )
+    chatbot_llm_base_url: str | None = Field(
+        default=None,
+        description="The endpoint's base URL with its version, e.g. `https://api.openai.com/v1`.",
+    )
+    chatbot_llm_model: str | None = None
+    chatbot_llm_api_key: SecretStr | None = None
+    chatbot_llm_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one answer may take, retries included."
+    )
+    chatbot_llm_max_tokens: int = Field(default=300, ge=1, le=8192)
+    chatbot_llm_history: int = Field(
+        default=6, ge=0, le=50, description="Earlier messages of the conversation sent along as context."
+    )
+    chatbot_llm_system_prompt: str = Field(
+        default="You are the support assistant of this service. Answer in two or three short sentences, "
+        "in the language of the question. If you do not know, say so and suggest booking a callback.",
+        min_length=1,
+        max_length=4000,
+    )
+
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
     def _parse_rate_limits(cls, value: object) -> object:
@@ -388,6 +439,13 @@ class Settings(BaseSettings):
     @property
     def effective_storage_dir(self) -> Path:
         return self.storage_dir if self.storage_dir is not None else self.data_dir / "storage"
+
+    def _check_chatbot_llm(self) -> Settings:
+        if self.chatbot_llm_enabled and not (self.chatbot_llm_base_url and self.chatbot_llm_model):
+            raise ValueError("SIXTY_CHATBOT_LLM_ENABLED=true needs SIXTY_CHATBOT_LLM_BASE_URL and _MODEL")
+        if self.chatbot_llm_base_url and not re.match(r"https?://[^/\s]+", self.chatbot_llm_base_url):
+            raise ValueError("SIXTY_CHATBOT_LLM_BASE_URL must be an http(s) URL")
+        return self
 
     @property
     def effective_database_url(self) -> str:
