@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Select, String
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -78,6 +79,24 @@ class Reader(Protocol):
     async def one(self, statement: Executable, **params: Any) -> Row | None: ...
     async def all(self, statement: Executable, **params: Any) -> list[Row]: ...
     async def close(self) -> None: ...
+
+
+class SessionReader:
+    """A `Reader` over a unit of work's session: after a write, read what it wrote (uncommitted)
+    with the same statements the GETs use."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def one(self, statement: Executable, **params: Any) -> Row | None:
+        row = (await self.session.execute(statement, params)).mappings().first()
+        return None if row is None else dict(row)
+
+    async def all(self, statement: Executable, **params: Any) -> list[Row]:
+        return [dict(row) for row in (await self.session.execute(statement, params)).mappings()]
+
+    async def close(self) -> None:  # the unit of work owns the session
+        return None
 
 
 class _CompilingReader:
