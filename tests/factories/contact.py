@@ -16,9 +16,12 @@ def policy(settings: Settings) -> service.ContactPolicy:
     return service.ContactPolicy.from_settings(settings)
 
 
-def form_token(settings: Settings, *, age: timedelta = timedelta(seconds=30)) -> str:
-    """A token as `GET /api/contact/form` would have issued it `age` ago (a person took that long)."""
-    moment = service.now() - age
+def form_token(
+    settings: Settings, *, age: timedelta = timedelta(seconds=30), at: datetime | None = None
+) -> str:
+    """A token as `GET /api/contact/form` would have issued it `age` before `at` (default: now):
+    a person took that long to fill the form in."""
+    moment = (at or service.now()) - age
     return service.issue_form_token(policy(settings), moment=moment).token
 
 
@@ -43,6 +46,8 @@ async def create_message(
     moment: datetime | None = None,
     **fields: object,
 ) -> ContactMessage:
+    moment = moment or service.now()
+    fields.setdefault("form_token", form_token(settings, at=moment))
     data = ContactSubmission.model_validate(submission(settings, **fields))
     return await service.submit_message(
         session,
@@ -50,5 +55,5 @@ async def create_message(
         policy=policy(settings),
         recipient=recipient or service.site_inbox(policy(settings)),
         sender=service.Sender(ip="203.0.113.7"),
-        moment=moment or service.now(),
+        moment=moment,
     )
