@@ -246,7 +246,7 @@ def _question(form_id: uuid.UUID, position: int, spec: QuestionSpec) -> Feedback
 
 
 async def create_form(
-    session: AsyncSession, data: FormCreate, *, by: uuid.UUID, moment: datetime
+    session: AsyncSession, data: FormCreate, *, by: uuid.UUID | None, moment: datetime
 ) -> FeedbackForm:
     """A new draft form: not public until published."""
     form = FeedbackForm(
