@@ -73,7 +73,7 @@ async def test_forms_are_for_staff_only(
     client: AsyncClient, session: AsyncSession, ann_headers: dict[str, str]
 ) -> None:
     form = await create_form(session)
-    requests = [
+    requests: list[tuple[str, str, Any]] = [
         ("POST", FORMS, {"title": "x"}),
         ("GET", FORMS, None),
         ("GET", f"{FORMS}/{form.id}", None),
@@ -371,7 +371,7 @@ async def test_bad_forms_are_refused(
     client: AsyncClient, session: AsyncSession, staff_headers: dict[str, str]
 ) -> None:
     nps = {"kind": "nps", "prompt": "x"}
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {},
         {"title": ""},
         {"title": "a\nb"},
@@ -381,13 +381,14 @@ async def test_bad_forms_are_refused(
         {"title": "ok", "questions": [nps] * 101},
         {"title": "ok", "one_response_per_respondent": "often"},
         {"title": "ok", "public_id": "mine"},
-    ):
+    ]
+    for body in bodies:
         response = await client.post(FORMS, json=body, headers=staff_headers)
         assert response.status_code == 422, body
     form = await create_form(session, publish=False)
-    for body in ({"title": None}, {"require_sign_in": None}, {"status": "open"}, {"title": "x\ty"}):
-        response = await client.patch(f"{FORMS}/{form.id}", json=body, headers=staff_headers)
-        assert response.status_code == 422, body
+    for patch in ({"title": None}, {"require_sign_in": None}, {"status": "open"}, {"title": "x\ty"}):
+        response = await client.patch(f"{FORMS}/{form.id}", json=patch, headers=staff_headers)
+        assert response.status_code == 422, patch
     assert (
         await client.put(
             f"{FORMS}/{form.id}/questions", json={"questions": [nps] * 101}, headers=staff_headers

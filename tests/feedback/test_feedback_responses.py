@@ -198,7 +198,7 @@ async def test_malformed_bodies_are_refused(client: AsyncClient, session: AsyncS
     form = await create_form(session)
     [rating, *_] = await question_ids(session, form)
     url = f"{link(form)}/responses"
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {},
         {"answers": []},
         {"answers": {rating: 4.5}},  # not an integer: refused before the form is looked at
@@ -207,7 +207,8 @@ async def test_malformed_bodies_are_refused(client: AsyncClient, session: AsyncS
         {"answers": {f"q{i}": 1 for i in range(101)}},
         {"answers": {rating: ["a"] * 51}},
         {"answers": {rating: "t" * 10_001}},
-    ):
+    ]
+    for body in bodies:
         response = await client.post(url, json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"

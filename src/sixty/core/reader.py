@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy import Select, String
+from sqlalchemy import Float, Select, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -171,6 +171,18 @@ class AsyncpgReader(_CompilingReader):
     async def close(self) -> None:
         if self.pool is not None:
             await asyncio.wait_for(self.pool.close(), 10)
+
+
+class Real(TypeDecorator[float]):
+    """A floating-point result (`cast(avg(...), Real())`) for statements the reader runs. The
+    reader compiles result processors without the column's database type, which the asyncpg
+    dialect's Float insists on; both drivers return a float for FLOAT as is, so none is needed."""
+
+    impl = Float
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
 
 
 class joined(FunctionElement[str]):  # noqa: N801 - used like a SQL function

@@ -30,7 +30,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    Float,
     Numeric,
     and_,
     bindparam,
@@ -48,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sixty.core.errors import Conflict, Gone, InvalidField, NotFound, Unauthorized, invalid_fields
 from sixty.core.i18n import N_
 from sixty.core.pagination import CursorCodec, PageParams, keyset_page, paginate, sort_keys
-from sixty.core.reader import AnySelect, Reader, Row, SessionReader
+from sixty.core.reader import AnySelect, Reader, Real, Row, SessionReader
 from sixty.core.text import strip_blank
 from sixty.feedback.models import (
     FeedbackAnswer,
@@ -720,9 +719,9 @@ _promoters = func.sum(case((_number >= 9, 1), else_=0))
 _detractors = func.sum(case((_number <= 6, 1), else_=0))
 # 100.0 is a literal (numeric on PostgreSQL, where round() takes numeric, not float).
 NPS = cast(
-    func.round(literal_column("100.0") * (_promoters - _detractors) / func.nullif(_scored, 0), 1), Float
+    func.round(literal_column("100.0") * (_promoters - _detractors) / func.nullif(_scored, 0), 1), Real()
 )
-AVERAGE = cast(func.round(cast(func.avg(_number), Numeric), 2), Float)
+AVERAGE = cast(func.round(cast(func.avg(_number), Numeric), 2), Real())
 
 QUESTION_FIGURES = (
     select(
