@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.auth import service as auth_service
@@ -17,11 +17,11 @@ from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.core.errors import NotFound
 from sixty.core.pagination import CursorCodec, PageParams
-from sixty.main import create_app
 from tests.auth.conftest import Mailbox
 from tests.contact.conftest import INBOX, stored
 from tests.factories.auth import create_user
 from tests.factories.contact import create_message, submission
+from tests.factories.limits import limited_client
 
 URL = "/api/contact/messages"
 
@@ -248,18 +248,9 @@ async def test_a_message_to_an_unknown_account_is_a_404(app_session: AsyncSessio
 
 @pytest.fixture
 async def limited(contact_settings: Settings, db: Database) -> AsyncIterator[AsyncClient]:
-    configured = contact_settings.model_copy(
-        update={
-            "ratelimit_enabled": True,
-            "ratelimit_prefix": f"sixty-test:{uuid.uuid4().hex}:",
-            "ratelimit_policies": {"contact.submit.ip": "4/hour", "contact.submit.email": "2/hour"},
-        }
-    )
-    app = create_app(configured, db=db)
-    async with (
-        app.router.lifespan_context(app),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with limited_client(
+        contact_settings, db, {"contact.submit.ip": "4/hour", "contact.submit.email": "2/hour"}
+    ) as client:
         yield client
 
 

@@ -13,12 +13,14 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sixty.auth import service as auth_service
 from sixty.auth.models import User
 from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.feedback.models import FeedbackAnswer, FeedbackAnswerChoice, FeedbackForm, FeedbackResponse
-from sixty.main import create_app
+from tests.factories.auth import bearer, create_user, sign_in
 from tests.factories.feedback import create_form, question_ids, respond
+from tests.factories.limits import limited_client
 from tests.feedback.conftest import count
 
 COOKIE = "sixty_feedback_device"
@@ -323,26 +325,13 @@ async def test_repeatable_forms_take_many_responses_from_one_respondent(
 
 @pytest.fixture
 async def limited(settings: Settings, db: Database) -> AsyncIterator[AsyncClient]:
-    configured = settings.model_copy(
-        update={
-            "ratelimit_enabled": True,
-            "ratelimit_prefix": f"sixty-test:{uuid.uuid4().hex}:",
-            "ratelimit_policies": {"feedback.respond.ip": "2/hour"},
-        }
-    )
-    app = create_app(configured, db=db)
-    async with (
-        app.router.lifespan_context(app),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with limited_client(settings, db, {"feedback.respond.ip": "2/hour"}) as client:
         yield client
 
 
 async def test_anonymous_responses_are_limited_per_address(
-    limited: AsyncClient, session: AsyncSession, auth: Any
+    limited: AsyncClient, session: AsyncSession, auth: auth_service.AuthContext
 ) -> None:
-    from tests.factories.auth import bearer, create_user, sign_in
-
     form = await create_form(session)
     [rating, *_] = await question_ids(session, form)
     url = f"{link(form)}/responses"
