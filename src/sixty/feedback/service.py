@@ -30,7 +30,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Numeric,
+    TypeDecorator,
+    Uuid,
     and_,
     bindparam,
     case,
@@ -40,7 +43,9 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    type_coerce,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +62,7 @@ from sixty.feedback.models import (
     FeedbackResponse,
 )
 from sixty.feedback.schemas import (
+    MAX_QUESTIONS,
     NPS_RANGE,
     RATING_RANGE,
     FormCreate,
@@ -121,6 +127,24 @@ def _has_responses() -> Conflict:
 
 # --- reading forms ----------------------------------------------------------------------------
 
+
+class StoredId(TypeDecorator[Any]):
+    """An id as the driver returns it (SQLite: 32 hex digits; asyncpg: its own UUID), not turned
+    into a `uuid.UUID`: matching a run of answers to their responses and questions compares
+    thousands of ids, and converting them was most of the export's time."""
+
+    impl = Uuid
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+
+def stored_id(column: Any) -> Any:
+    """`column` read as stored, labelled `key` (its name in the rows that match answers)."""
+    return type_coerce(column, StoredId()).label("key")
+
+
 RESPONSE_COUNT = (
     select(func.count(FeedbackResponse.id))
     .where(FeedbackResponse.form_id == FeedbackForm.id)
@@ -144,6 +168,7 @@ FORM_COLUMNS = (
 )
 QUESTION_COLUMNS = (
     FeedbackQuestion.id,
+    stored_id(FeedbackQuestion.id),
     FeedbackQuestion.position,
     FeedbackQuestion.kind,
     FeedbackQuestion.prompt,
@@ -322,7 +347,7 @@ async def add_question(session: AsyncSession, form_id: uuid.UUID, spec: Question
         select(func.max(FeedbackQuestion.position)).where(FeedbackQuestion.form_id == form_id)
     )
     count = await session.scalar(select(func.count()).where(FeedbackQuestion.form_id == form_id))
-    if (count or 0) >= 100:
+    if (count or 0) >= MAX_QUESTIONS:
         raise Conflict(N_("A form has at most 100 questions."), code="too_many_questions")
     question = _question(form_id, (last or 0) + 1, spec)
     session.add(question)
@@ -571,40 +596,50 @@ async def submit_response(
 
 RESPONSE_COLUMNS = (
     FeedbackResponse.id,
+    stored_id(FeedbackResponse.id),
     FeedbackResponse.form_id,
     FeedbackResponse.user_id,
     FeedbackResponse.hidden,
     FeedbackResponse.hidden_at,
     FeedbackResponse.created_at,
 )
+RESPONSE_BY_ID = select(*RESPONSE_COLUMNS).where(FeedbackResponse.id == bindparam("response_id"))
 RESPONSE_SORTS = sort_keys(FeedbackResponse.id, created_at=FeedbackResponse.created_at)
 FORM_EXISTS = select(FeedbackForm.id).where(FeedbackForm.id == bindparam("form_id"))
 
 
 def _between(created_at: Any, row_id: Any) -> Any:
-    """Rows from (`:lo_at`, `:lo_id`) to (`:hi_at`, `:hi_id`) in (created_at, id) order, inclusive."""
+    """Rows from (`:lo_at`, `:lo_id`) to (`:hi_at`, `:hi_id`) in (created_at, id) order, inclusive.
+    The plain bounds on created_at come first: they are what an index range scan can use."""
+    lo_at: BindParameter[Any] = bindparam("lo_at")
+    hi_at: BindParameter[Any] = bindparam("hi_at")
     return and_(
-        or_(
-            created_at > bindparam("lo_at"),
-            and_(created_at == bindparam("lo_at"), row_id >= bindparam("lo_id")),
-        ),
-        or_(
-            created_at < bindparam("hi_at"),
-            and_(created_at == bindparam("hi_at"), row_id <= bindparam("hi_id")),
-        ),
+        created_at >= lo_at,
+        created_at <= hi_at,
+        or_(created_at > lo_at, row_id >= bindparam("lo_id")),
+        or_(created_at < hi_at, row_id <= bindparam("hi_id")),
     )
 
 
 # The answers of a run of responses (a page, an export batch): one query each for numbers and
 # texts and for choices, whatever the run's length.
 ANSWERS_IN_RANGE = (
-    select(FeedbackAnswer.response_id, FeedbackAnswer.question_id, FeedbackAnswer.number, FeedbackAnswer.text)
+    select(
+        type_coerce(FeedbackAnswer.response_id, StoredId()).label("response_key"),
+        type_coerce(FeedbackAnswer.question_id, StoredId()).label("question_key"),
+        FeedbackAnswer.number,
+        FeedbackAnswer.text,
+    )
     .join(FeedbackResponse, FeedbackResponse.id == FeedbackAnswer.response_id)
     .where(FeedbackResponse.form_id == bindparam("form_id"))
     .where(_between(FeedbackResponse.created_at, FeedbackResponse.id))
 )
 CHOICES_IN_RANGE = (
-    select(FeedbackAnswerChoice.response_id, FeedbackAnswerChoice.question_id, FeedbackAnswerChoice.choice)
+    select(
+        type_coerce(FeedbackAnswerChoice.response_id, StoredId()).label("response_key"),
+        type_coerce(FeedbackAnswerChoice.question_id, StoredId()).label("question_key"),
+        FeedbackAnswerChoice.choice,
+    )
     .join(FeedbackResponse, FeedbackResponse.id == FeedbackAnswerChoice.response_id)
     .where(FeedbackResponse.form_id == bindparam("form_id"))
     .where(_between(FeedbackResponse.created_at, FeedbackResponse.id))
@@ -622,7 +657,8 @@ def _responses_statement(hidden: bool | None, sort: ResponseSort, after: bool) -
 async def _answers_of(
     reader: Reader, form_id: uuid.UUID, rows: list[Row], questions: list[Row]
 ) -> dict[Any, dict[str, Any]]:
-    """Question id -> value for each response of `rows` (a run in created_at order, either way)."""
+    """For each response of `rows` (a run in created_at order, either way), keyed by its stored
+    id (`row["key"]`): question id -> answer, multiple choices in the question's order."""
     if not rows:
         return {}
     ordered = sorted(rows, key=lambda row: (row["created_at"], row["id"]))
@@ -633,27 +669,28 @@ async def _answers_of(
         "hi_at": ordered[-1]["created_at"],
         "hi_id": ordered[-1]["id"],
     }
-    kinds = {question["id"]: question for question in questions}
-    answers: dict[Any, dict[str, Any]] = {row["id"]: {} for row in rows}
+    by_key = {question["key"]: question for question in questions}
+    names = {question["key"]: str(question["id"]) for question in questions}
+    answers: dict[Any, dict[str, Any]] = {row["key"]: {} for row in rows}
     for answer in await reader.all(ANSWERS_IN_RANGE, **bounds):
-        if answer["response_id"] in answers and answer["question_id"] in kinds:
-            value = answer["number"] if answer["number"] is not None else answer["text"]
-            if value is not None:
-                answers[answer["response_id"]][str(answer["question_id"])] = value
+        picked = answers.get(answer["response_key"])
+        value = answer["number"] if answer["number"] is not None else answer["text"]
+        if picked is not None and value is not None and answer["question_key"] in names:
+            picked[names[answer["question_key"]]] = value
     for pick in await reader.all(CHOICES_IN_RANGE, **bounds):
-        question = kinds.get(pick["question_id"])
-        if pick["response_id"] not in answers or question is None:
+        picked = answers.get(pick["response_key"])
+        question = by_key.get(pick["question_key"])
+        if picked is None or question is None:
             continue
-        picked = answers[pick["response_id"]]
         if question["kind"] == "single_choice":
-            picked[str(question["id"])] = pick["choice"]
+            picked[names[question["key"]]] = pick["choice"]
         else:
-            picked.setdefault(str(question["id"]), []).append(pick["choice"])
-    for picked in answers.values():  # multiple choices in the question's order
+            picked.setdefault(names[question["key"]], []).append(pick["choice"])
+    order = {names[key]: question["choices"] or [] for key, question in by_key.items()}
+    for picked in answers.values():
         for question_id, value in picked.items():
-            if isinstance(value, list):
-                order = kinds[uuid.UUID(question_id)]["choices"] or []
-                value.sort(key=lambda choice: order.index(choice) if choice in order else len(order))
+            if isinstance(value, list) and len(value) > 1:
+                value.sort(key=order[question_id].index)
     return answers
 
 
@@ -682,7 +719,7 @@ async def list_responses(
     )
     questions = await reader.all(QUESTIONS_OF_FORM, form_id=form_id)
     answers = await _answers_of(reader, form_id, rows, questions)
-    return [{**row, "answers": answers[row["id"]]} for row in rows], next_cursor
+    return [{**row, "answers": answers[row["key"]]} for row in rows], next_cursor
 
 
 async def set_hidden(
@@ -704,10 +741,12 @@ async def set_hidden(
         response.hidden_at, response.hidden_by = (moment, by) if hidden else (None, None)
         await session.flush()
     reader = SessionReader(session)
-    row = {column.key: getattr(response, column.key) for column in RESPONSE_COLUMNS}
+    row = await reader.one(RESPONSE_BY_ID, response_id=response_id)
+    if row is None:  # it was just read; for the type checker
+        raise NotFound(N_("Response {id} was not found."), id=str(response_id))
     questions = await reader.all(QUESTIONS_OF_FORM, form_id=form_id)
     answers = await _answers_of(reader, form_id, [row], questions)
-    return {**row, "answers": answers[response.id]}
+    return {**row, "answers": answers[row["key"]]}
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -829,6 +868,7 @@ async def export_rows(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*EXPORT_FIXED_COLUMNS, *(neutralize(question["prompt"]) for question in questions)])
+    names = [str(question["id"]) for question in questions]
     statement = _responses_statement(None if include_hidden else False, "created_at", True)
     first = _responses_statement(None if include_hidden else False, "created_at", False)
     after: Row | None = None
@@ -842,14 +882,14 @@ async def export_rows(
             )
         answers = await _answers_of(reader, form_id, rows, questions)
         for row in rows:
-            picked = answers[row["id"]]
+            picked = answers[row["key"]]
             writer.writerow(
                 [
                     row["id"],
                     row["created_at"].isoformat(),
                     row["user_id"] or "",
                     "true" if row["hidden"] else "false",
-                    *(_cell(picked.get(str(question["id"]))) for question in questions),
+                    *(_cell(picked.get(name)) for name in names),
                 ]
             )
         yield buffer.getvalue()
