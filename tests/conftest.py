@@ -206,7 +206,8 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: importing every module takes seconds, and far longer on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

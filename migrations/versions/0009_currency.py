@@ -1,7 +1,7 @@
 """Currency: ECB reference rates fetched after the bundled history, one row per day.
 
-Revision ID: 0012
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-26 23:20:00
 """
 

@@ -129,6 +129,22 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("B16",),
     ),
+    Module(
+        "contact",
+        "Contact form: validated messages with honeypot and fill-time guards, a staff inbox to triage, "
+        "a notification to the inbox and an acknowledgement to the sender.",
+        depends=("auth",),
+        has_models=True,
+        roadmap=("B7",),
+    ),
+    Module(
+        "feedback",
+        "Feedback collector: forms of rating, NPS, text and choice questions answered through a link, "
+        "one response per person or device when asked, aggregates, CSV export and moderation.",
+        depends=("auth",),
+        has_models=True,
+        roadmap=("B15",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

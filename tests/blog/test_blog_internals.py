@@ -14,8 +14,8 @@ from sixty.auth.models import User
 from sixty.blog.errors import BlogRoute, install_error_shape
 from sixty.blog.models import Tag
 from sixty.blog.schemas import timestamp
-from sixty.blog.service import SessionReader
 from sixty.core.errors import install_error_handlers
+from sixty.core.reader import SessionReader
 from tests.factories.blog import API, PASSWORD, register
 
 

@@ -32,6 +32,8 @@ def test_registry_lists_each_module_once() -> None:
         "weather",
         "currency",
         "chatbot",
+        "contact",
+        "feedback",
     ]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
@@ -57,7 +59,7 @@ def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
         resolve(["notes", "payments", "shop"])
     message = str(raised.value)
     assert "payments, shop" in message
-    assert "known: hello, auth, notes, todos, library, blog, files, weather, currency, chatbot" in message
+    assert "known: " + ", ".join(BY_NAME) in message
     assert isinstance(raised.value, ValueError)
 
 

@@ -92,6 +92,8 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "weather",
         "currency",
         "chatbot",
+        "contact",
+        "feedback",
     ]
 
 

@@ -36,7 +36,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -47,7 +46,7 @@ from sixty.blog.schemas import NewArticle, NewUser, UpdateArticle, UpdateUser
 from sixty.core.errors import Forbidden, NotFound, Unprocessable
 from sixty.core.i18n import N_
 from sixty.core.models import utcnow
-from sixty.core.reader import AnySelect, Reader, Row
+from sixty.core.reader import AnySelect, Reader, Row, SessionReader
 from sixty.core.security import Principal
 
 SLUG_MAX = 80
@@ -55,26 +54,6 @@ SLUG_ATTEMPTS = 8
 # Tags are normalised with their blanks collapsed to single spaces, so no tag holds a newline
 # (`joined_lines` joins an article's tags with it).
 TAG_SEPARATOR = "\n"
-
-
-# --- reading through the session ------------------------------------------------------------
-
-
-class SessionReader:
-    """A `Reader` over the request's session: after a write, read what it wrote (uncommitted)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def one(self, statement: Executable, **params: Any) -> Row | None:
-        row = (await self.session.execute(statement, params)).mappings().first()
-        return None if row is None else dict(row)
-
-    async def all(self, statement: Executable, **params: Any) -> list[Row]:
-        return [dict(row) for row in (await self.session.execute(statement, params)).mappings()]
-
-    async def close(self) -> None:  # the unit of work owns the session
-        return None
 
 
 # --- statements -----------------------------------------------------------------------------

@@ -7,23 +7,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sixty.core.models import Base, Timestamps, UUIDPrimaryKey, utcnow
-
-
-class Score(TypeDecorator[float]):
-    """A float the reader (core/reader.py) can read on PostgreSQL: SQLAlchemy's asyncpg Float picks
-    its result processor by the column's type oid, which a statement compiled ahead of time does not
-    have. Both drivers hand back a Python float for a float column already."""
-
-    impl = Float
-    cache_ok = True
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> None:
-        return None
+from sixty.core.reader import Real
 
 
 class Intent(UUIDPrimaryKey, Timestamps, Base):
@@ -80,7 +68,7 @@ class Message(UUIDPrimaryKey, Base):
     role: Mapped[str] = mapped_column(String(10))  # user | bot
     text: Mapped[str] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(64))
-    confidence: Mapped[float | None] = mapped_column(Score)
+    confidence: Mapped[float | None] = mapped_column(Real)
     # How the bot chose its reply: pattern | fuzzy | flow | llm | fallback (bot messages only).
     source: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import timedelta
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -56,6 +58,19 @@ def _mailbox(value: str) -> str:
     _name, address = email.utils.parseaddr(value)
     if re.search(r"[\r\n\x00]", value) or not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
         raise ValueError(f"not a mail address: {value!r}")
+    return value
+
+
+def _bare_address(value: str | None) -> str | None:
+    """`addr@example.com`, nothing around it, ASCII (mail is sent to it as is); empty is none."""
+    if value is None or not value.strip():
+        return None
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError, HeaderParseError):
+        raise ValueError(f"not a bare mail address: {value!r}") from None
+    if not value.isascii() or not address.username or "." not in address.domain or address.addr_spec != value:
+        raise ValueError(f"not a bare mail address: {value!r}")
     return value
 
 
@@ -386,6 +401,28 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=4000,
     )
+    # contact form
+    contact_inbox: Annotated[str | None, AfterValidator(_bare_address)] = Field(
+        default=None,
+        description="Address that is told of each contact message; none: messages are only stored.",
+    )
+    contact_min_fill_time: Duration = Field(
+        default=timedelta(seconds=3),
+        ge=timedelta(0),
+        description="A contact form sent sooner after it was fetched is taken for a bot's (stored as spam).",
+    )
+    contact_form_ttl: Duration = Field(
+        default=timedelta(days=1), gt=timedelta(0), description="How long a contact form's token is accepted."
+    )
+    contact_acknowledge: bool = Field(
+        default=True, description="Mail the sender an acknowledgement of each (non-spam) message."
+    )
+    # feedback
+    feedback_device_ttl: Duration = Field(
+        default=timedelta(days=365),
+        gt=timedelta(0),
+        description="Lifetime of the cookie that tells an anonymous respondent's device again.",
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
@@ -440,6 +477,7 @@ class Settings(BaseSettings):
     def effective_storage_dir(self) -> Path:
         return self.storage_dir if self.storage_dir is not None else self.data_dir / "storage"
 
+    @model_validator(mode="after")
     def _check_chatbot_llm(self) -> Settings:
         if self.chatbot_llm_enabled and not (self.chatbot_llm_base_url and self.chatbot_llm_model):
             raise ValueError("SIXTY_CHATBOT_LLM_ENABLED=true needs SIXTY_CHATBOT_LLM_BASE_URL and _MODEL")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -151,6 +152,35 @@ class TooManyRequests(Problem):
 
 class ServiceUnavailable(Problem):
     status, code, title = 503, "service_unavailable", N_("Service unavailable")
+
+
+@dataclass(frozen=True)
+class InvalidField:
+    """One bad value a service found beyond what the schema checks (an answer that does not
+    fit its question): where it is, its error type, and a message marked with `N_()`."""
+
+    loc: tuple[str | int, ...]
+    type: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def invalid_fields(fields: Sequence[InvalidField]) -> Unprocessable:
+    """A 422 listing every bad field in `errors`, shaped like the request validation errors,
+    so a client reads both the same way. Raise it from a request (messages are translated
+    into the request's language here)."""
+    errors = [
+        {
+            "loc": list(bad.loc),
+            "field": ".".join(str(part) for part in bad.loc[1:]),
+            "message": _format(bad.message, bad.params),
+            "type": bad.type,
+        }
+        for bad in fields
+    ]
+    return Unprocessable(
+        N_("The request has {count} invalid field(s)."), count=len(errors), extensions={"errors": errors}
+    )
 
 
 # Titles and details for errors raised by the framework itself (routing, body limits).

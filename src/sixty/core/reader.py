@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy import Select, String
+from sqlalchemy import Float, Select, String, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -78,6 +79,24 @@ class Reader(Protocol):
     async def one(self, statement: Executable, **params: Any) -> Row | None: ...
     async def all(self, statement: Executable, **params: Any) -> list[Row]: ...
     async def close(self) -> None: ...
+
+
+class SessionReader:
+    """A `Reader` over a unit of work's session: after a write, read what it wrote (uncommitted)
+    with the same statements the GETs use."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def one(self, statement: Executable, **params: Any) -> Row | None:
+        row = (await self.session.execute(statement, params)).mappings().first()
+        return None if row is None else dict(row)
+
+    async def all(self, statement: Executable, **params: Any) -> list[Row]:
+        return [dict(row) for row in (await self.session.execute(statement, params)).mappings()]
+
+    async def close(self) -> None:  # the unit of work owns the session
+        return None
 
 
 class _CompilingReader:
@@ -152,6 +171,18 @@ class AsyncpgReader(_CompilingReader):
     async def close(self) -> None:
         if self.pool is not None:
             await asyncio.wait_for(self.pool.close(), 10)
+
+
+class Real(TypeDecorator[float]):
+    """A floating-point result (`cast(avg(...), Real())`) for statements the reader runs. The
+    reader compiles result processors without the column's database type, which the asyncpg
+    dialect's Float insists on; both drivers return a float for FLOAT as is, so none is needed."""
+
+    impl = Float
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
 
 
 class joined(FunctionElement[str]):  # noqa: N801 - used like a SQL function

@@ -22,3 +22,10 @@ def strip_blank(value: str) -> str:
     """`value` without surrounding BLANK characters: exactly the set NOT_BLANK looks past, so a
     value the pattern accepts never strips down to nothing (`str.strip` also removes U+001C..1F)."""
     return value.strip(BLANK_CHARACTERS)
+
+
+# Control characters and line separators (C0, DEL, C1, U+2028, U+2029): never in a value that
+# must stay on one line, such as a mail header or a CSV column name.
+CONTROL = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+# One line of text with at least one character that is not blank.
+ONE_LINE_NOT_BLANK = rf"^[^{CONTROL}]*[^{CONTROL}{BLANK}][^{CONTROL}]*$"

@@ -1,0 +1,1 @@
+"""B15 Feedback collector: forms, responses through a link, aggregates, CSV export, moderation."""
