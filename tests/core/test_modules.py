@@ -21,7 +21,7 @@ from sixty.modules import BY_NAME, MODULES, Module, UnknownModuleError, import_a
 
 def test_registry_lists_each_module_once() -> None:
     names = [module.name for module in MODULES]
-    assert names == ["hello", "auth", "notes", "todos", "library", "blog"]
+    assert names == ["hello", "auth", "notes", "todos", "library", "blog", "calculator", "convert"]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}
 
@@ -46,7 +46,7 @@ def test_resolve_refuses_unknown_modules_and_lists_the_known_ones() -> None:
         resolve(["notes", "payments", "shop"])
     message = str(raised.value)
     assert "payments, shop" in message
-    assert "known: hello, auth, notes, todos, library, blog" in message
+    assert "known: hello, auth, notes, todos, library, blog, calculator, convert" in message
     assert isinstance(raised.value, ValueError)
 
 

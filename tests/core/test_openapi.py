@@ -80,7 +80,7 @@ def test_problem_schema_is_registered(app: FastAPI) -> None:
 
 def test_each_module_has_a_tag(app: FastAPI) -> None:
     names = [tag["name"] for tag in app.openapi()["tags"]]
-    assert names == ["health", "hello", "auth", "notes", "todos", "library", "blog"]
+    assert names == ["health", "hello", "auth", "notes", "todos", "library", "blog", "calculator", "convert"]
 
 
 async def test_swagger_ui_and_redoc_are_served_offline(client: AsyncClient) -> None:

@@ -1,0 +1,405 @@
+"""B13 Converters: JSON (array or NDJSON) to CSV, and CSV to JSON, streamed with flat memory.
+
+Everything here is blocking and runs in a worker thread, reading the request body as a file
+(`streams.BodyReader`) and producing the answer as an iterator of byte chunks.
+
+- JSON to CSV, columns from the records: every record is flattened and spooled to a temporary
+  file while the union of columns is collected (in order of first appearance); then the CSV
+  is written from the spool. The whole input is read, and validated, before the answer starts.
+- JSON to CSV, columns given: rows are written as records arrive, no spooling. Only the first
+  chunk of the answer is produced before it starts; a bad record further on can no longer
+  change the status, so the answer is cut off (the client sees an incomplete response).
+- CSV to JSON: records are written to a temporary file as JSON while the CSV is validated;
+  then the file is streamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import marshal
+import re
+import struct
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal
+
+import orjson
+
+from sixty.convert.flatten import Cell, Flattening, Row, flatten
+from sixty.convert.problems import InputError, Where
+from sixty.convert.records import InputKind, Record, read_records
+from sixty.core.config import Settings
+from sixty.core.i18n import N_
+
+__all__ = ["ConvertLimits", "CsvFormat", "InputError", "InputKind", "JsonFormat"]
+
+CHUNK_BYTES = 1 << 16  # the answer is produced in chunks of about this size
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab, CR.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LENGTH = struct.Struct("<I")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertLimits:
+    max_record_bytes: int
+    max_columns: int
+    max_depth: int
+    max_rows_per_record: int
+    spool_dir: Path | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConvertLimits:
+        return cls(
+            max_record_bytes=settings.convert_max_record_bytes,
+            max_columns=settings.convert_max_columns,
+            max_depth=settings.convert_max_depth,
+            max_rows_per_record=settings.convert_max_rows_per_record,
+            spool_dir=settings.convert_spool_dir,
+        )
+
+    def spool(self) -> IO[bytes]:
+        # Unnamed where the OS allows (Linux O_TMPFILE): the space comes back whenever it closes.
+        return tempfile.TemporaryFile(dir=self.spool_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFormat:
+    delimiter: str = ","
+    quote_all: bool = False
+    line_terminator: str = "\r\n"
+    bom: bool = False
+    header: bool = True
+    escape_formulas: bool = True
+
+    def writer(self, buffer: io.StringIO) -> Any:
+        return csv.writer(
+            buffer,
+            delimiter=self.delimiter,
+            quoting=csv.QUOTE_ALL if self.quote_all else csv.QUOTE_MINIMAL,
+            lineterminator=self.line_terminator,
+        )
+
+    def text(self, cell: Cell) -> str:
+        """A cell as written: a number as sent, text with a leading ' when it could run as a formula."""
+        if isinstance(cell, Decimal):
+            return str(cell)
+        if self.escape_formulas and cell.startswith(FORMULA_STARTS):
+            return "'" + cell
+        return cell
+
+
+# --- JSON to CSV --------------------------------------------------------------------------------
+
+
+def _located_rows(records: Iterable[Record], how: Flattening) -> Iterator[Row]:
+    for record in records:
+        try:
+            rows = flatten(record.value, how)
+        except InputError as error:
+            raise error.locate(record.where) from None
+        yield from rows
+
+
+def _flattening(arrays: Literal["join", "explode"], separator: str, limits: ConvertLimits) -> Flattening:
+    return Flattening(
+        arrays=arrays,
+        separator=separator,
+        max_depth=limits.max_depth,
+        max_columns=limits.max_columns,
+        max_rows=limits.max_rows_per_record,
+    )
+
+
+@dataclass(slots=True)
+class Spooled:
+    """Flattened rows on disk, and the columns they use, in order of first appearance."""
+
+    file: IO[bytes]
+    columns: list[str]
+
+    def rows(self) -> Iterator[dict[int, str]]:
+        self.file.seek(0)
+        read = self.file.read
+        while header := read(_LENGTH.size):
+            packed = marshal.loads(read(_LENGTH.unpack(header)[0]))  # noqa: S302 - our own spool
+            yield dict(zip(packed[::2], packed[1::2], strict=True))
+
+
+def spool_rows(
+    body: BinaryIO,
+    kind: InputKind,
+    *,
+    arrays: Literal["join", "explode"],
+    separator: str,
+    output: CsvFormat,
+    limits: ConvertLimits,
+) -> Spooled:
+    """Reads and flattens every record into a spool file (cells as they will be written), so
+    that any bad input is found before the answer starts."""
+    spool = limits.spool()
+    try:
+        columns: dict[str, int] = {}
+        write = spool.write
+        records = read_records(body, kind, max_record_bytes=limits.max_record_bytes)
+        for record in records:
+            try:
+                rows = flatten(record.value, _flattening(arrays, separator, limits))
+            except InputError as error:
+                raise error.locate(record.where) from None
+            for row in rows:
+                packed: list[int | str] = []
+                for column, cell in row.items():
+                    index = columns.get(column)
+                    if index is None:
+                        if len(columns) == limits.max_columns:
+                            raise InputError(
+                                N_("The records have more than {limit} columns."),
+                                code="too_many_columns",
+                                where=record.where,
+                                limit=limits.max_columns,
+                            )
+                        index = columns[column] = len(columns)
+                    packed.append(index)
+                    packed.append(output.text(cell))
+                # marshal: the fastest round trip of plain lists; the file is ours alone.
+                data = marshal.dumps(packed)
+                write(_LENGTH.pack(len(data)))
+                write(data)
+    except BaseException:
+        spool.close()
+        raise
+    return Spooled(spool, list(columns))
+
+
+def csv_from_spool(spooled: Spooled, output: CsvFormat) -> Iterator[bytes]:
+    """The CSV of spooled rows, in chunks; closes the spool when done (or when closed early)."""
+    try:
+        width = len(spooled.columns)
+        header = [output.text(column) for column in spooled.columns]
+        rows = ([row.get(index, "") for index in range(width)] for row in spooled.rows())
+        yield from _csv_chunks(header if output.header and width else None, rows, output)
+    finally:
+        spooled.file.close()
+
+
+def stream_csv(
+    body: BinaryIO,
+    kind: InputKind,
+    *,
+    columns: list[str],
+    arrays: Literal["join", "explode"],
+    separator: str,
+    output: CsvFormat,
+    limits: ConvertLimits,
+) -> Iterator[bytes]:
+    """The CSV of the records in the caller's `columns`, written as the records are read;
+    fields outside those columns are left out."""
+    records = read_records(body, kind, max_record_bytes=limits.max_record_bytes)
+    rows = (
+        [output.text(row[column]) if column in row else "" for column in columns]
+        for row in _located_rows(records, _flattening(arrays, separator, limits))
+    )
+    header = [output.text(column) for column in columns] if output.header else None
+    return _csv_chunks(header, rows, output)
+
+
+def _csv_chunks(header: list[str] | None, rows: Iterable[list[str]], output: CsvFormat) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = output.writer(buffer)
+    if output.bom:
+        buffer.write("\ufeff")
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+# --- CSV to JSON --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JsonFormat:
+    ndjson: bool = False
+    header: bool = True  # the first row names the fields; without it each record is an array
+    nested: bool = False  # `address.city` -> {"address": {"city": ...}}
+    infer_types: bool = False  # numbers, true/false and empty cells (null) instead of strings only
+
+
+def _csv_lines(body: BinaryIO, max_record_bytes: int) -> Iterator[str]:
+    """The body's lines as text; the line and byte of an encoding error are exact."""
+    line_number = 0
+    offset = 0
+    while line := body.readline(max_record_bytes + 1):
+        line_number += 1
+        if len(line) > max_record_bytes:
+            raise InputError(
+                N_("Line {line} is longer than {limit} bytes."),
+                code="record_too_large",
+                where=Where(line=line_number, offset=offset),
+                limit=max_record_bytes,
+            )
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                N_("Line {line} is not UTF-8 (byte {offset})."),
+                code="invalid_utf8",
+                where=Where(line=line_number, offset=offset + error.start),
+            ) from None
+        yield text.removeprefix("\ufeff") if line_number == 1 else text
+        offset += len(line)
+
+
+def _check_header(header: list[str], *, nested: bool, limits: ConvertLimits) -> list[tuple[str, ...]]:
+    where = Where(line=1)
+    if len(header) > limits.max_columns:
+        raise InputError(
+            N_("The CSV has more than {limit} columns."),
+            code="too_many_columns",
+            where=where,
+            limit=limits.max_columns,
+        )
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise InputError(
+                N_("Column {column} of the header has no name."),
+                code="invalid_header",
+                where=where,
+                column=position,
+            )
+        if name in seen:
+            raise InputError(
+                N_("The header names the column {name} twice."),
+                code="invalid_header",
+                where=where,
+                name=repr(name),
+            )
+        seen.add(name)
+    paths = [tuple(name.split(".")) if nested else (name,) for name in header]
+    if nested:
+        leaves = set(paths)
+        for path in paths:
+            if "" in path:
+                raise InputError(
+                    N_("The column {name} has an empty part between its dots."),
+                    code="invalid_header",
+                    where=where,
+                    name=repr(".".join(path)),
+                )
+            for cut in range(1, len(path)):
+                if path[:cut] in leaves:
+                    raise InputError(
+                        N_("The column {name} is both a value and an object."),
+                        code="invalid_header",
+                        where=where,
+                        name=repr(".".join(path[:cut])),
+                    )
+    return paths
+
+
+def _typed(cell: str) -> Any:
+    if not cell:
+        return None
+    if cell in ("true", "false"):
+        return cell == "true"
+    if _JSON_NUMBER.fullmatch(cell):
+        return orjson.Fragment(cell)  # written as sent: no float rounding, any size
+    return cell
+
+
+def _record(paths: list[tuple[str, ...]], cells: list[Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for path, cell in zip(paths, cells, strict=True):
+        target = record
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = cell
+    return record
+
+
+def spool_json(body: BinaryIO, *, delimiter: str, output: JsonFormat, limits: ConvertLimits) -> IO[bytes]:
+    """Reads the whole CSV, writing its records as JSON to a spool file (rewound), so that any
+    bad input is found before the answer starts."""
+    csv.field_size_limit(limits.max_record_bytes)  # process-wide; every request sets the same
+    reader = csv.reader(_csv_lines(body, limits.max_record_bytes), delimiter=delimiter, strict=True)
+    spool = limits.spool()
+    try:
+        _write_json(spool, reader, output, limits)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _write_json(spool: IO[bytes], reader: Any, output: JsonFormat, limits: ConvertLimits) -> None:
+    paths: list[tuple[str, ...]] | None = None
+    width: int | None = None
+    count = 0
+    line = 0
+    write = spool.write
+    write(b"" if output.ndjson else b"[")
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not cells:
+                continue  # a blank line
+            if width is None:
+                width = len(cells)
+                if output.header:
+                    paths = _check_header(cells, nested=output.nested, limits=limits)
+                    continue
+                if width > limits.max_columns:
+                    raise InputError(
+                        N_("The CSV has more than {limit} columns."),
+                        code="too_many_columns",
+                        where=Where(line=start),
+                        limit=limits.max_columns,
+                    )
+            if len(cells) != width:
+                raise InputError(
+                    N_("The row at line {line} has {count} fields; the first row has {width}."),
+                    code="ragged_row",
+                    where=Where(line=start),
+                    count=len(cells),
+                    width=width,
+                )
+            values = [_typed(cell) for cell in cells] if output.infer_types else cells
+            data = orjson.dumps(_record(paths, values) if paths is not None else values)
+            if output.ndjson:
+                write(data + b"\n")
+            else:
+                write(b"\n" + data if count == 0 else b",\n" + data)
+            count += 1
+    except csv.Error as error:
+        raise InputError(
+            N_("The CSV is malformed at line {line}: {reason}."),
+            code="invalid_csv",
+            where=Where(line=reader.line_num),
+            reason=str(error),
+        ) from None
+    if width is None:
+        raise InputError(N_("The body is empty."), code="empty_body")
+    if not output.ndjson:
+        write(b"\n]\n" if count else b"]\n")
+
+
+def file_chunks(file: IO[bytes]) -> Iterator[bytes]:
+    """A file in chunks; closes it when done (or when closed early)."""
+    try:
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        file.close()
