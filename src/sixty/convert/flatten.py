@@ -101,9 +101,22 @@ def _join_into(row: Row, prefix: str, value: Any, depth: int, how: Flattening) -
         if all(not isinstance(item, dict | list) for item in value):
             _put(row, prefix, how.separator.join(str(_cell(item)) for item in value))
         else:
+            _check_depth(value, depth, how)
             _put(row, prefix, orjson.dumps(value, default=_json_number).decode())
     else:
         _put(row, prefix, _cell(value))
+
+
+def _check_depth(value: Any, depth: int, how: Flattening) -> None:
+    """Refuses what nests deeper than the limit inside an array kept whole as JSON."""
+    pending = [(value, depth)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            if level >= how.max_depth:
+                raise _too_deep(how)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
 
 
 def _explode(prefix: str, value: Any, depth: int, how: Flattening) -> list[Row]:
@@ -134,7 +147,7 @@ def _explode(prefix: str, value: Any, depth: int, how: Flattening) -> list[Row]:
             exploded.extend(_explode(prefix, item, depth + 1, how))
             if len(exploded) > how.max_rows:
                 raise _too_many_rows(how)
-        return exploded or [{prefix: ""}]  # an empty array keeps its row, with an empty cell
+        return exploded or [{}]  # an empty array keeps the record's row, its cells empty
     return [{prefix: _cell(value)}]
 
 

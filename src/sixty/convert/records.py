@@ -141,14 +141,18 @@ class _ArrayReader:
         Drops the text before `position` first (so a position kept across it is stale)."""
         while not self.eof:
             chunk = self.body.read(size)
-            pending = len(self.decoder.getstate()[0])
+            pending = self.decoder.getstate()[0]
             try:
                 decoded = self.decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as error:
+                line = self.where(len(self.text)).line or 1
                 raise InputError(
-                    N_("The body is not UTF-8 (byte {offset})."),
+                    N_("Line {line} is not UTF-8 (byte {offset})."),
                     code="invalid_utf8",
-                    where=Where(offset=self.read_bytes - pending + error.start),
+                    where=Where(
+                        line=line + (pending + chunk)[: error.start].count(b"\n"),
+                        offset=self.read_bytes - len(pending) + error.start,
+                    ),
                 ) from None
             if self.read_bytes == 0 and decoded.startswith("\ufeff"):
                 decoded = decoded[1:]
@@ -227,7 +231,7 @@ class _ArrayReader:
                     raise _invalid_json(_decode_error(error), self.where(position, index)) from None
             else:
                 # A number may go on past the buffer's end; anything else ended where it says.
-                if end < len(self.text) or self.eof:
+                if (end < len(self.text) or self.eof) and end - start <= self.max_record_bytes:
                     break
             if len(self.text) - start > self.max_record_bytes:
                 raise InputError(

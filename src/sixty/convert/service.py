@@ -236,29 +236,42 @@ class JsonFormat:
     infer_types: bool = False  # numbers, true/false and empty cells (null) instead of strings only
 
 
-def _csv_lines(body: BinaryIO, max_record_bytes: int) -> Iterator[str]:
-    """The body's lines as text; the line and byte of an encoding error are exact."""
-    line_number = 0
-    offset = 0
-    while line := body.readline(max_record_bytes + 1):
-        line_number += 1
-        if len(line) > max_record_bytes:
-            raise InputError(
-                N_("Line {line} is longer than {limit} bytes."),
-                code="record_too_large",
-                where=Where(line=line_number, offset=offset),
-                limit=max_record_bytes,
-            )
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(
-                N_("Line {line} is not UTF-8 (byte {offset})."),
-                code="invalid_utf8",
-                where=Where(line=line_number, offset=offset + error.start),
-            ) from None
-        yield text.removeprefix("\ufeff") if line_number == 1 else text
-        offset += len(line)
+class _CsvLines:
+    """The body's lines as text for `csv.reader`, which reads exactly the lines of one row at a
+    time: the line and byte of an encoding error are exact, and a row (quoted fields may span
+    lines) is refused once it passes `max_record_bytes`."""
+
+    def __init__(self, body: BinaryIO, max_record_bytes: int) -> None:
+        self.body = body
+        self.max_record_bytes = max_record_bytes
+        self.line = 0
+        self.offset = 0
+        self.row_bytes = 0  # of the row being read
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.body.readline(self.max_record_bytes + 1):
+            self.line += 1
+            self.row_bytes += len(line)
+            if self.row_bytes > self.max_record_bytes:
+                raise InputError(
+                    N_("The row at line {line} is longer than {limit} bytes."),
+                    code="record_too_large",
+                    where=Where(line=self.line, offset=self.offset),
+                    limit=self.max_record_bytes,
+                )
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InputError(
+                    N_("Line {line} is not UTF-8 (byte {offset})."),
+                    code="invalid_utf8",
+                    where=Where(line=self.line, offset=self.offset + error.start),
+                ) from None
+            yield text.removeprefix("\ufeff") if self.line == 1 else text
+            self.offset += len(line)
+
+    def row_done(self) -> None:
+        self.row_bytes = 0
 
 
 def _check_header(header: list[str], *, nested: bool, limits: ConvertLimits) -> list[tuple[str, ...]]:
@@ -332,11 +345,14 @@ def _record(paths: list[tuple[str, ...]], cells: list[Any]) -> dict[str, Any]:
 def spool_json(body: BinaryIO, *, delimiter: str, output: JsonFormat, limits: ConvertLimits) -> IO[bytes]:
     """Reads the whole CSV, writing its records as JSON to a spool file (rewound), so that any
     bad input is found before the answer starts."""
-    csv.field_size_limit(limits.max_record_bytes)  # process-wide; every request sets the same
-    reader = csv.reader(_csv_lines(body, limits.max_record_bytes), delimiter=delimiter, strict=True)
+    # The csv module's own field limit is process-wide: only ever raise it; _CsvLines bounds rows.
+    if csv.field_size_limit() < limits.max_record_bytes:
+        csv.field_size_limit(limits.max_record_bytes)
+    lines = _CsvLines(body, limits.max_record_bytes)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     spool = limits.spool()
     try:
-        _write_json(spool, reader, output, limits)
+        _write_json(spool, reader, lines, output, limits)
     except BaseException:
         spool.close()
         raise
@@ -344,7 +360,9 @@ def spool_json(body: BinaryIO, *, delimiter: str, output: JsonFormat, limits: Co
     return spool
 
 
-def _write_json(spool: IO[bytes], reader: Any, output: JsonFormat, limits: ConvertLimits) -> None:
+def _write_json(
+    spool: IO[bytes], reader: Any, lines: _CsvLines, output: JsonFormat, limits: ConvertLimits
+) -> None:
     paths: list[tuple[str, ...]] | None = None
     width: int | None = None
     count = 0
@@ -353,6 +371,7 @@ def _write_json(spool: IO[bytes], reader: Any, output: JsonFormat, limits: Conve
     write(b"" if output.ndjson else b"[")
     try:
         for cells in reader:
+            lines.row_done()
             start, line = line + 1, reader.line_num
             if not cells:
                 continue  # a blank line
