@@ -261,9 +261,12 @@ async def strict_client(settings: Settings, db: Database) -> AsyncIterator[Async
         }
     )
     app: FastAPI = create_app(tight, db=db)
-    async with app.router.lifespan_context(app):
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client:
-            yield client
+    transport = ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ def ndjson(records: list[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(record).encode() + b"\n" for record in records)
 
 
-async def convert(client: AsyncClient, body: bytes, content_type: str | None = "application/json", **params: Any) -> str:
+async def convert(
+    client: AsyncClient, body: bytes, content_type: str | None = "application/json", **params: Any
+) -> str:
     headers = {"content-type": content_type} if content_type else {}
     response = await client.post(URL, content=body, headers=headers, params=params)
     assert response.status_code == 200, response.text
@@ -36,7 +38,9 @@ async def convert(client: AsyncClient, body: bytes, content_type: str | None = "
     return response.text
 
 
-async def test_converts_an_array_with_the_union_of_columns_in_order_of_appearance(client: AsyncClient) -> None:
+async def test_converts_an_array_with_the_union_of_columns_in_order_of_appearance(
+    client: AsyncClient,
+) -> None:
     text = await convert(client, json.dumps(PEOPLE).encode())
     assert rows(text) == PEOPLE_ROWS
     assert text.startswith("id,name,address.city,address.geo.lat,tags,rank\r\n")  # RFC 4180: CRLF
@@ -49,14 +53,23 @@ async def test_converts_ndjson(client: AsyncClient, content_type: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [json.dumps(PEOPLE).encode(), ndjson(PEOPLE), b"\n\n  " + ndjson(PEOPLE), b" \r\n" + json.dumps(PEOPLE).encode()],
+    [
+        json.dumps(PEOPLE).encode(),
+        ndjson(PEOPLE),
+        b"\n\n  " + ndjson(PEOPLE),
+        b" \r\n" + json.dumps(PEOPLE).encode(),
+    ],
 )
-async def test_without_a_content_type_the_first_non_blank_byte_decides(client: AsyncClient, body: bytes) -> None:
+async def test_without_a_content_type_the_first_non_blank_byte_decides(
+    client: AsyncClient, body: bytes
+) -> None:
     assert rows(await convert(client, body, content_type=None)) == PEOPLE_ROWS
     assert rows(await convert(client, body, content_type="application/octet-stream")) == PEOPLE_ROWS
 
 
-async def test_accepts_pretty_printed_json_a_byte_order_mark_and_blank_ndjson_lines(client: AsyncClient) -> None:
+async def test_accepts_pretty_printed_json_a_byte_order_mark_and_blank_ndjson_lines(
+    client: AsyncClient,
+) -> None:
     pretty = "\ufeff" + json.dumps(PEOPLE, indent=4)
     assert rows(await convert(client, pretty.encode())) == PEOPLE_ROWS
     spaced = b"\xef\xbb\xbf" + ndjson(PEOPLE[:1]) + b"\n   \n\r\n" + ndjson(PEOPLE[1:])
@@ -90,7 +103,9 @@ async def test_quotes_cells_that_need_it(client: AsyncClient) -> None:
 
 
 async def test_joins_arrays_of_scalars_and_writes_others_as_json(client: AsyncClient) -> None:
-    records = [{"n": [1, 2.50, None, True], "objs": [{"a": 1}, [2, 3]], "empty": [], "nested": {"list": ["x"]}}]
+    records = [
+        {"n": [1, 2.50, None, True], "objs": [{"a": 1}, [2, 3]], "empty": [], "nested": {"list": ["x"]}}
+    ]
     assert rows(await convert(client, json.dumps(records).encode(), array_separator="; ")) == [
         ["n", "objs", "empty", "nested.list"],
         ["1; 2.5; ; true", '[{"a":1},[2,3]]', "", "x"],
@@ -118,7 +133,7 @@ async def test_explodes_arrays_into_rows(client: AsyncClient) -> None:
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 async def test_neutralises_formulas(client: AsyncClient, start: str) -> None:
-    cell = f"{start}HYPERLINK(\"http://evil.example\")"
+    cell = f'{start}HYPERLINK("http://evil.example")'
     records = [{"a": cell, f"{start}key": 1, "number": -5, "text": "-5", "joined": [f"{start}1", "2"]}]
     table = rows(await convert(client, json.dumps(records).encode()))
     assert table == [
@@ -136,7 +151,9 @@ async def test_formula_escaping_can_be_turned_off(client: AsyncClient) -> None:
 
 
 async def test_columns_given_choose_and_order_the_cells(client: AsyncClient) -> None:
-    text = await convert(client, ndjson(PEOPLE), "application/x-ndjson", columns=["name", "address.city", "missing"])
+    text = await convert(
+        client, ndjson(PEOPLE), "application/x-ndjson", columns=["name", "address.city", "missing"]
+    )
     assert rows(text) == [["name", "address.city", "missing"], ["Ada", "London", ""], ["Grace", "", ""]]
     headless = await convert(client, json.dumps(PEOPLE).encode(), columns=["id"], header=False)
     assert headless == "1\r\n2\r\n"
@@ -146,7 +163,7 @@ async def test_columns_given_choose_and_order_the_cells(client: AsyncClient) -> 
     ("params", "expected"),
     [
         ({"delimiter": ";"}, 'a;b\r\n1;"x;y"\r\n'),
-        ({"delimiter": "\t"}, 'a\tb\r\n1\tx;y\r\n'),
+        ({"delimiter": "\t"}, "a\tb\r\n1\tx;y\r\n"),
         ({"delimiter": "|", "line_terminator": "lf"}, "a|b\n1|x;y\n"),
         ({"quoting": "all"}, '"a","b"\r\n"1","x;y"\r\n'),
         ({"header": False}, "1,x;y\r\n"),
@@ -157,22 +174,31 @@ async def test_csv_options(client: AsyncClient, params: dict[str, Any], expected
     response = await client.post(URL, json=[{"a": 1, "b": "x;y"}], params=params)
     assert response.status_code == 200
     assert response.content.decode("utf-8") == expected
-    assert response.headers["content-type"].endswith("header=absent" if params.get("header") is False else "header=present")
+    assert response.headers["content-type"].endswith(
+        "header=absent" if params.get("header") is False else "header=present"
+    )
 
 
 async def test_reads_a_body_sent_in_small_pieces(client: AsyncClient) -> None:
     """Elements, numbers, escapes and multi-byte characters cut across every read."""
-    records = [{"id": i, "big": 10**40 + i, "text": "é€😀\\\"" * (i % 7), "deep": {"x": [i, {"y": i}]}} for i in range(300)]
+    records = [
+        {"id": i, "big": 10**40 + i, "text": 'é€😀\\"' * (i % 7), "deep": {"x": [i, {"y": i}]}}
+        for i in range(300)
+    ]
     body = json.dumps(records, ensure_ascii=False).encode()
     expected = rows(await convert(client, body))
     assert len(expected) == 301
-    assert expected[5] == ["4", str(10**40 + 4), "é€😀\\\"" * 4, '[4,{"y":4}]']
+    assert expected[5] == ["4", str(10**40 + 4), 'é€😀\\"' * 4, '[4,{"y":4}]']
     for size, count in ((1, 20), (7, 300), (4096, 300)):
         body = json.dumps(records[:count], ensure_ascii=False).encode()
-        response = await client.post(URL, content=in_pieces(body, size), headers={"content-type": "application/json"})
+        response = await client.post(
+            URL, content=in_pieces(body, size), headers={"content-type": "application/json"}
+        )
         assert rows(response.text) == expected[: count + 1], size
         nd = await client.post(
-            URL, content=in_pieces(ndjson(records[:count]), size), headers={"content-type": "application/x-ndjson"}
+            URL,
+            content=in_pieces(ndjson(records[:count]), size),
+            headers={"content-type": "application/x-ndjson"},
         )
         assert rows(nd.text) == expected[: count + 1], size
 

@@ -13,7 +13,11 @@ URL = "/api/convert/json-to-csv"
 
 
 async def refused(
-    client: AsyncClient, body: Any, content_type: str | None = "application/json", status: int = 422, **params: Any
+    client: AsyncClient,
+    body: Any,
+    content_type: str | None = "application/json",
+    status: int = 422,
+    **params: Any,
 ) -> dict[str, Any]:
     headers = {"content-type": content_type} if content_type else {}
     response = await client.post(URL, content=body, headers=headers, params=params)
@@ -59,7 +63,9 @@ def where(problem: dict[str, Any]) -> dict[str, Any]:
         (b"[" + b"[" * 5000 + b"]" * 5000 + b"]", "invalid_json", {"line": 1, "record": 0, "offset": 1}),
     ],
 )
-async def test_refuses_bad_json_arrays(client: AsyncClient, body: bytes, code: str, place: dict[str, Any]) -> None:
+async def test_refuses_bad_json_arrays(
+    client: AsyncClient, body: bytes, code: str, place: dict[str, Any]
+) -> None:
     problem = await refused(client, body)
     assert problem["code"] == code
     assert where(problem) == place
@@ -136,7 +142,9 @@ async def test_refuses_other_media_types(client: AsyncClient, content_type: str,
 
 
 async def test_accepts_a_utf8_charset_parameter(client: AsyncClient) -> None:
-    response = await client.post(URL, content=b'[{"a": 1}]', headers={"content-type": "application/json; charset=UTF-8"})
+    response = await client.post(
+        URL, content=b'[{"a": 1}]', headers={"content-type": "application/json; charset=UTF-8"}
+    )
     assert response.status_code == 200
 
 
@@ -179,7 +187,9 @@ async def test_limits_follow_the_settings(make_client: MakeClient) -> None:
         assert deep["code"] == "too_deep"
         large = await refused(client, b'[{"a": 1}, {"a": "' + b"x" * 1100 + b'"}]')
         assert (large["code"], large["record"]) == ("record_too_large", 1)
-        long_line = await refused(client, b'{"a": 1}\n{"a": "' + b"x" * 1100 + b'"}\n', "application/x-ndjson")
+        long_line = await refused(
+            client, b'{"a": 1}\n{"a": "' + b"x" * 1100 + b'"}\n', "application/x-ndjson"
+        )
         assert (long_line["code"], long_line["line"]) == ("record_too_large", 2)
         rows = await refused(client, b'[{"a": [1, 2, 3], "b": [1, 2]}]', arrays="explode")
         assert rows["code"] == "too_many_rows"
@@ -187,7 +197,9 @@ async def test_limits_follow_the_settings(make_client: MakeClient) -> None:
         declared = await refused(client, b"[" + b'{"a": 1},' * 600 + b'{"a": 1}]', status=413)
         assert declared["code"] == "content_too_large"
         body = b"[" + b'{"a": 1},' * 600 + b'{"a": 1}]'
-        streamed = await client.post(URL, content=in_pieces(body, 1000), headers={"content-type": "application/json"})
+        streamed = await client.post(
+            URL, content=in_pieces(body, 1000), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413
         assert streamed.json()["code"] == "content_too_large"
 
