@@ -7,6 +7,7 @@ event loop receives it, under the converters' own body limit (`convert_max_body_
 from __future__ import annotations
 
 import email.message
+import logging
 from functools import partial
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from sixty.core.ratelimit import rate_limit, rate_limit_responses, rate_policy
 from sixty.core.routing import module_router
 
 router = module_router("/api/convert", "convert")
+logger = logging.getLogger("sixty.convert")
 
 CONVERT_PER_IP = rate_policy("convert.ip", "60/minute")
 
@@ -98,6 +100,12 @@ class StreamWhileReading(StreamingResponse):
             await self.stream_response(send)
         except ClientDisconnect:
             return
+        except service.InputError as error:
+            logger.warning(
+                "conversion refused after its answer started; the response is cut off",
+                extra={"code": error.code, **error.extensions, "path": scope.get("path")},
+            )
+            raise
 
 
 CSV_HEADERS = {"Content-Disposition": 'attachment; filename="converted.csv"'}
