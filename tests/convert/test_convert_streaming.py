@@ -9,12 +9,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from starlette.types import Message
 
 from tests.convert.conftest import rows
 
@@ -87,41 +87,51 @@ def cuts_off_a_stream_that_fails(base: str) -> None:
     assert not received.endswith(b"1999," + b"x" * 100 + b"\r\n")  # never looks complete
 
 
-async def test_a_client_that_goes_away_mid_body_gets_a_400(app: FastAPI) -> None:
-    """Driven at the ASGI level: half a body, then the disconnect."""
-    for path, content_type, half in (
-        ("/api/convert/json-to-csv", b"application/json", b'[{"a": 1}, '),
-        ("/api/convert/csv-to-json", b"text/csv", b"a,b\n1,2\n"),
-    ):
-        messages = [
+class HalfABody:
+    """An ASGI client that sends half a body, then disconnects, and records what it is sent."""
+
+    def __init__(self, half: bytes) -> None:
+        self.messages: list[Message] = [
             {"type": "http.request", "body": half, "more_body": True},
             {"type": "http.disconnect"},
         ]
-        sent: list[dict[str, Any]] = []
+        self.sent: list[Message] = []
 
-        async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
-            return messages.pop(0)
+    async def receive(self) -> Message:
+        return self.messages.pop(0)
 
-        async def send(message: dict[str, Any], sent: list[dict[str, Any]] = sent) -> None:
-            sent.append(message)
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"content-type", content_type), (b"transfer-encoding", b"chunked"), (b"host", b"t")],
-            "client": ("127.0.0.1", 5000),
-            "server": ("testserver", 80),
-        }
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 400, path
-        assert json.loads(sent[1]["body"])["code"] == "incomplete_body"
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "half"),
+    [
+        ("/api/convert/json-to-csv", b"application/json", b'[{"a": 1}, '),
+        ("/api/convert/csv-to-json", b"text/csv", b"a,b\n1,2\n"),
+    ],
+)
+async def test_a_client_that_goes_away_mid_body_gets_a_400(
+    app: FastAPI, path: str, content_type: bytes, half: bytes
+) -> None:
+    client = HalfABody(half)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", content_type), (b"transfer-encoding", b"chunked"), (b"host", b"t")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, client.receive, client.send)
+    assert client.sent[0]["status"] == 400
+    assert json.loads(client.sent[1]["body"])["code"] == "incomplete_body"
 
 
 async def test_concurrent_conversions_do_not_mix(client: AsyncClient) -> None:

@@ -24,7 +24,7 @@ async def convert(
     return response
 
 
-async def refused(client: AsyncClient, body: Any, status: int = 422, **params: Any) -> dict[str, Any]:
+async def refused(client: AsyncClient, body: Any, *, status: int = 422, **params: Any) -> dict[str, Any]:
     response = await client.post(URL, content=body, headers={"content-type": "text/csv"}, params=params)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -187,7 +187,7 @@ async def test_reads_a_body_sent_in_small_pieces(client: AsyncClient) -> None:
     ],
 )
 async def test_refuses_bad_csv_with_the_line(
-    client: AsyncClient, body: bytes, params: dict[str, str], code: str, place: dict[str, Any]
+    client: AsyncClient, body: bytes, params: dict[str, Any], code: str, place: dict[str, Any]
 ) -> None:
     problem = await refused(client, body, **params)
     assert problem["code"] == code
@@ -221,7 +221,7 @@ async def test_refuses_other_media_types(client: AsyncClient, content_type: str,
         ({"nest": "1"}, "nest"),
     ],
 )
-async def test_refuses_bad_options(client: AsyncClient, params: dict[str, str], field: str) -> None:
+async def test_refuses_bad_options(client: AsyncClient, params: dict[str, Any], field: str) -> None:
     problem = await refused(client, b"a\n1\n", **params)
     assert problem["code"] == "validation_failed"
     assert [error["field"] for error in problem["errors"]] == [field]
