@@ -159,7 +159,11 @@ def _responses(media: dict[str, Any]) -> dict[int | str, Any]:
                 ],
             },
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "The records, one JSON object per line (NDJSON).",
+                },
                 "example": '{"id": 1, "name": "Ada"}\n{"id": 2, "name": "Grace"}\n',
             },
         }
@@ -251,7 +255,10 @@ def _wants_ndjson(request: Request, options: CsvToJsonOptions) -> bool:
         }
     ),
     openapi_extra=_body_doc(
-        {"text/csv": {"schema": {"type": "string"}, "example": "id,name,address.city\r\n1,Ada,London\r\n"}}
+        {
+            media: {"schema": {"type": "string"}, "example": "id,name,address.city\r\n1,Ada,London\r\n"}
+            for media in ("text/csv", "text/plain")
+        }
     ),
     dependencies=[rate_limit(CONVERT_PER_IP)],
 )
