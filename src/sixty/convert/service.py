@@ -21,15 +21,15 @@ import marshal
 import re
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
 import orjson
 
-from sixty.convert.flatten import Cell, Flattening, Row, flatten
+from sixty.convert.flatten import Flattening, Row, escape_formula, flatten
 from sixty.convert.problems import InputError, Where
 from sixty.convert.records import InputKind, Record, read_records
 from sixty.core.config import Settings
@@ -38,8 +38,6 @@ from sixty.core.i18n import N_
 __all__ = ["ConvertLimits", "CsvFormat", "InputError", "InputKind", "JsonFormat"]
 
 CHUNK_BYTES = 1 << 16  # the answer is produced in chunks of about this size
-# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab, CR.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _LENGTH = struct.Struct("<I")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 
@@ -84,16 +82,27 @@ class CsvFormat:
             lineterminator=self.line_terminator,
         )
 
-    def text(self, cell: Cell) -> str:
-        """A cell as written: a number as sent, text with a leading ' when it could run as a formula."""
-        if isinstance(cell, Decimal):
-            return str(cell)
-        if self.escape_formulas and cell.startswith(FORMULA_STARTS):
-            return "'" + cell
-        return cell
+    def header_cells(self, columns: Iterable[str]) -> list[str] | None:
+        """The header row (column names escaped like text cells), or None without one."""
+        if not self.header:
+            return None
+        return [escape_formula(column) if self.escape_formulas else column for column in columns]
 
 
 # --- JSON to CSV --------------------------------------------------------------------------------
+
+
+def _flattening(
+    arrays: Literal["join", "explode"], separator: str, output: CsvFormat, limits: ConvertLimits
+) -> Flattening:
+    return Flattening(
+        arrays=arrays,
+        separator=separator,
+        escape_formulas=output.escape_formulas,
+        max_depth=limits.max_depth,
+        max_columns=limits.max_columns,
+        max_rows=limits.max_rows_per_record,
+    )
 
 
 def _located_rows(records: Iterable[Record], how: Flattening) -> Iterator[Row]:
@@ -105,14 +114,11 @@ def _located_rows(records: Iterable[Record], how: Flattening) -> Iterator[Row]:
         yield from rows
 
 
-def _flattening(arrays: Literal["join", "explode"], separator: str, limits: ConvertLimits) -> Flattening:
-    return Flattening(
-        arrays=arrays,
-        separator=separator,
-        max_depth=limits.max_depth,
-        max_columns=limits.max_columns,
-        max_rows=limits.max_rows_per_record,
-    )
+# Records mostly share a few sets of fields ("shapes"): a spooled row is its shape's number and
+# its cells, and a shape's column positions are worked out once. Past this many shapes (sparse
+# data), rows are spooled as (column, cell) pairs instead, so memory stays bounded.
+MAX_SHAPES = 4096
+_PAIRS = -1
 
 
 @dataclass(slots=True)
@@ -121,13 +127,34 @@ class Spooled:
 
     file: IO[bytes]
     columns: list[str]
+    shapes: list[tuple[int, ...]]  # the column index of each cell, per shape
 
-    def rows(self) -> Iterator[dict[int, str]]:
+    def rows(self) -> Iterator[Sequence[str]]:
+        """Every row, as wide as `columns`, empty where a record has no such field."""
+        width = len(self.columns)
+        # Per shape: pick each column's cell from the row, or the "" appended after its cells.
+        pickers = [_picker(width, shape) for shape in self.shapes]
         self.file.seek(0)
         read = self.file.read
         while header := read(_LENGTH.size):
-            packed = marshal.loads(read(_LENGTH.unpack(header)[0]))  # noqa: S302 - our own spool
-            yield dict(zip(packed[::2], packed[1::2], strict=True))
+            shape, cells = marshal.loads(read(_LENGTH.unpack(header)[0]))  # noqa: S302 - our own spool
+            if shape == _PAIRS:
+                row = [""] * width
+                for index in range(0, len(cells), 2):
+                    row[cells[index]] = cells[index + 1]
+                yield row
+            else:
+                cells.append("")
+                yield pickers[shape](cells)
+
+
+def _picker(width: int, shape: tuple[int, ...]) -> Callable[[list[str]], Sequence[str]]:
+    position = {column: index for index, column in enumerate(shape)}
+    missing = len(shape)
+    indexes = [position.get(column, missing) for column in range(width)]
+    if width == 1:
+        return lambda cells: (cells[indexes[0]],)
+    return itemgetter(*indexes)
 
 
 def spool_rows(
@@ -142,47 +169,60 @@ def spool_rows(
     """Reads and flattens every record into a spool file (cells as they will be written), so
     that any bad input is found before the answer starts."""
     spool = limits.spool()
+    columns: dict[str, int] = {}
+    shapes: dict[tuple[str, ...], int] = {}
+    layouts: list[tuple[int, ...]] = []
+    write = spool.write
+    how = _flattening(arrays, separator, output, limits)
     try:
-        columns: dict[str, int] = {}
-        write = spool.write
-        records = read_records(body, kind, max_record_bytes=limits.max_record_bytes)
-        for record in records:
+        for record in read_records(body, kind, max_record_bytes=limits.max_record_bytes):
             try:
-                rows = flatten(record.value, _flattening(arrays, separator, limits))
+                rows = flatten(record.value, how)
             except InputError as error:
                 raise error.locate(record.where) from None
             for row in rows:
-                packed: list[int | str] = []
-                for column, cell in row.items():
-                    index = columns.get(column)
-                    if index is None:
-                        if len(columns) == limits.max_columns:
-                            raise InputError(
-                                N_("The records have more than {limit} columns."),
-                                code="too_many_columns",
-                                where=record.where,
-                                limit=limits.max_columns,
-                            )
-                        index = columns[column] = len(columns)
-                    packed.append(index)
-                    packed.append(output.text(cell))
-                # marshal: the fastest round trip of plain lists; the file is ours alone.
-                data = marshal.dumps(packed)
+                names = tuple(row)
+                shape = shapes.get(names)
+                if shape is None:
+                    layout = tuple(_column(columns, name, record, limits) for name in names)
+                    if len(shapes) < MAX_SHAPES:
+                        shape = shapes[names] = len(layouts)
+                        layouts.append(layout)
+                if shape is None:
+                    pairs: list[int | str] = []
+                    for name, cell in row.items():
+                        pairs += (columns[name], cell)
+                    data = marshal.dumps((_PAIRS, pairs))
+                else:
+                    # marshal: the fastest round trip of plain lists; the file is ours alone.
+                    data = marshal.dumps((shape, list(row.values())))
                 write(_LENGTH.pack(len(data)))
                 write(data)
     except BaseException:
         spool.close()
         raise
-    return Spooled(spool, list(columns))
+    return Spooled(spool, list(columns), layouts)
+
+
+def _column(columns: dict[str, int], name: str, record: Record, limits: ConvertLimits) -> int:
+    index = columns.get(name)
+    if index is None:
+        if len(columns) == limits.max_columns:
+            raise InputError(
+                N_("The records have more than {limit} columns."),
+                code="too_many_columns",
+                where=record.where,
+                limit=limits.max_columns,
+            )
+        index = columns[name] = len(columns)
+    return index
 
 
 def csv_from_spool(spooled: Spooled, output: CsvFormat) -> Iterator[bytes]:
     """The CSV of spooled rows, in chunks; closes the spool when done (or when closed early)."""
     try:
-        width = len(spooled.columns)
-        header = [output.text(column) for column in spooled.columns]
-        rows = ([row.get(index, "") for index in range(width)] for row in spooled.rows())
-        yield from _csv_chunks(header if output.header and width else None, rows, output)
+        header = output.header_cells(spooled.columns) if spooled.columns else None
+        yield from _csv_chunks(header, spooled.rows(), output)
     finally:
         spooled.file.close()
 
@@ -201,14 +241,15 @@ def stream_csv(
     fields outside those columns are left out."""
     records = read_records(body, kind, max_record_bytes=limits.max_record_bytes)
     rows = (
-        [output.text(row[column]) if column in row else "" for column in columns]
-        for row in _located_rows(records, _flattening(arrays, separator, limits))
+        [row.get(column, "") for column in columns]
+        for row in _located_rows(records, _flattening(arrays, separator, output, limits))
     )
-    header = [output.text(column) for column in columns] if output.header else None
-    return _csv_chunks(header, rows, output)
+    return _csv_chunks(output.header_cells(columns), rows, output)
 
 
-def _csv_chunks(header: list[str] | None, rows: Iterable[list[str]], output: CsvFormat) -> Iterator[bytes]:
+def _csv_chunks(
+    header: list[str] | None, rows: Iterable[Sequence[str]], output: CsvFormat
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = output.writer(buffer)
     if output.bom:
