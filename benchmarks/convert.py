@@ -236,7 +236,8 @@ def bench_convert(megabytes: int) -> ConvertResult:
 
 def describe(result: ConvertResult) -> str:
     return (
-        f"json-to-csv: {result.input_mb:g} MB NDJSON ({result.records:,} records) -> {result.csv_mb:g} MB CSV "
+        f"json-to-csv: {result.input_mb:g} MB NDJSON ({result.records:,} records) -> "
+        f"{result.csv_mb:g} MB CSV "
         f"in {result.seconds:g} s: {result.server_mb_per_s:g} MB/s through the server; "
         f"in process: {result.pipeline_mb_per_s:g} MB/s parse+flatten+csv, {result.csv_only_mb_per_s:g} MB/s "
         f"csv alone\nserver resident memory: idle {result.idle_rss_mb:g} MB, peak growth "
