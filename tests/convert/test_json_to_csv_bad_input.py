@@ -61,6 +61,11 @@ def where(problem: dict[str, Any]) -> dict[str, Any]:
         (b'[{"a": "\xff"}]', "invalid_utf8", {"line": 1, "offset": 8}),
         (b'[{"a": 1},\n{"a": "\xff"}]', "invalid_utf8", {"line": 2, "offset": 18}),
         (b"[" + b"[" * 5000 + b"]" * 5000 + b"]", "invalid_json", {"line": 1, "record": 0, "offset": 1}),
+        (
+            b'[{"a": ' + b"[" * 900 + b'"\\ud800"' + b"]" * 900 + b"}]",
+            "invalid_json",
+            {"line": 1, "record": 0, "offset": 1},
+        ),
     ],
 )
 async def test_refuses_bad_json_arrays(
