@@ -297,3 +297,12 @@ async def test_default_precision_follows_the_settings(strict_client: AsyncClient
     }
     assert (await evaluate(strict_client, "1/3", precision=12))["result"] == "0.333333333333"
     assert (await refused(strict_client, "1/3", precision=13))["code"] == "precision_out_of_range"
+
+
+def test_settings_refuse_a_default_precision_above_the_maximum() -> None:
+    with pytest.raises(ValueError, match="SIXTY_CALCULATOR_PRECISION"):
+        Settings(_env_file=None, calculator_precision=50, calculator_max_precision=40)
+    assert (
+        Settings(_env_file=None, calculator_precision=40, calculator_max_precision=40).calculator_precision
+        == 40
+    )

@@ -296,6 +296,12 @@ class Settings(BaseSettings):
             raise ValueError("set both SIXTY_SMTP_USERNAME and SIXTY_SMTP_PASSWORD, or neither")
         return self
 
+    @model_validator(mode="after")
+    def _check_calculator(self) -> Settings:
+        if self.calculator_precision > self.calculator_max_precision:
+            raise ValueError("SIXTY_CALCULATOR_PRECISION must not exceed SIXTY_CALCULATOR_MAX_PRECISION")
+        return self
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
