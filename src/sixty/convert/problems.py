@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sixty.core.errors import Unprocessable
+from sixty.core.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +44,15 @@ class InputError(Unprocessable):
         }
         self.params.update(line=self.where.line, record=self.where.record, offset=self.where.offset)
         return self
+
+
+def decode_line(line: bytes, *, number: int, offset: int) -> str:
+    """One line of the body as text; `offset` is the byte where the line starts."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            N_("Line {line} is not UTF-8 (byte {offset})."),
+            code="invalid_utf8",
+            where=Where(line=number, offset=offset + error.start),
+        ) from None

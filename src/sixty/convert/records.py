@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO, Literal
 
-from sixty.convert.problems import InputError, Where
+from sixty.convert.problems import InputError, Where, decode_line
 from sixty.core.i18n import N_
 
 InputKind = Literal["json", "ndjson", "sniff"]
@@ -274,14 +274,7 @@ def _ndjson_records(head: bytes, body: BinaryIO, start: Where, *, max_record_byt
                 where=where,
                 limit=max_record_bytes,
             )
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(
-                N_("Line {line} is not UTF-8 (byte {offset})."),
-                code="invalid_utf8",
-                where=Where(line=line_number, offset=offset + error.start),
-            ) from None
+        text = decode_line(line, number=line_number, offset=offset)
         offset += len(line)
         if not text.strip(_BLANK):
             continue

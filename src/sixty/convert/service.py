@@ -30,7 +30,7 @@ from typing import IO, Any, BinaryIO, Literal
 import orjson
 
 from sixty.convert.flatten import Flattening, Row, escape_formula, flatten
-from sixty.convert.problems import InputError, Where
+from sixty.convert.problems import InputError, Where, decode_line
 from sixty.convert.records import InputKind, Record, read_records
 from sixty.core.config import Settings
 from sixty.core.i18n import N_
@@ -300,14 +300,7 @@ class _CsvLines:
                     where=Where(line=self.line, offset=self.offset),
                     limit=self.max_record_bytes,
                 )
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise InputError(
-                    N_("Line {line} is not UTF-8 (byte {offset})."),
-                    code="invalid_utf8",
-                    where=Where(line=self.line, offset=self.offset + error.start),
-                ) from None
+            text = decode_line(line, number=self.line, offset=self.offset)
             yield text.removeprefix("\ufeff") if self.line == 1 else text
             self.offset += len(line)
 
