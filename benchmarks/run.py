@@ -204,6 +204,7 @@ class Options:
     blog_articles: int
     strict: bool
     require_postgres: bool
+    convert_mb: int = 500
 
     @property
     def access_token_ttl_seconds(self) -> int:
@@ -993,7 +994,25 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def write_results(runs: list[Run], options: Options, skipped: dict[str, str], load_before: float) -> Path:
+def bench_convert(megabytes: int) -> dict[str, object]:
+    """The JSON-to-CSV memory and throughput run (benchmarks/convert.py), in a process of its own."""
+    command = [PYTHON, str(BENCH_DIR / "convert.py"), "--mb", str(megabytes), "--json"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BenchError(f"convert.py failed:\n{result.stderr[-2000:]}")
+    *summary, last = result.stdout.strip().splitlines()
+    print("\n" + "\n".join(summary))
+    converted: dict[str, object] = json.loads(last)
+    return converted
+
+
+def write_results(
+    runs: list[Run],
+    options: Options,
+    skipped: dict[str, str],
+    load_before: float,
+    converted: dict[str, object] | None = None,
+) -> Path:
     report = {
         "machine": {
             "nproc": os.cpu_count(),
@@ -1021,6 +1040,7 @@ def write_results(runs: list[Run], options: Options, skipped: dict[str, str], lo
         },
         "skipped": skipped,
         "runs": [asdict(run) for run in runs],
+        "convert": converted,
     }
     path = RESULTS_DIR / "latest.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
@@ -1071,6 +1091,12 @@ def parse_options(argv: list[str] | None) -> Options:
         help="blog articles to seed, by a tenth as many authors, five comments each (default 10000)",
     )
     parser.add_argument(
+        "--convert-mb",
+        type=int,
+        default=500,
+        help="NDJSON megabytes for the JSON-to-CSV memory run (benchmarks/convert.py; default 500, 0 skips)",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed or a run answered errors"
     )
     parser.add_argument(
@@ -1090,6 +1116,7 @@ def parse_options(argv: list[str] | None) -> Options:
         blog_articles=args.blog_articles,
         strict=args.strict,
         require_postgres=args.require_postgres,
+        convert_mb=args.convert_mb,
     )
 
 
@@ -1113,7 +1140,8 @@ def benchmark(options: Options) -> int:
     print_table(runs)
     for backend, reason in skipped.items():
         print(f"skipped {backend}: {reason}")
-    path = write_results(runs, options, skipped, load_before)
+    converted = bench_convert(options.convert_mb) if options.convert_mb > 0 else None
+    path = write_results(runs, options, skipped, load_before, converted)
     print(f"\nwrote {path.relative_to(ROOT)}")
     missed = [f"{run.backend}/{run.scenario}" for run in runs if run.met is False and not has_errors(run)]
     failed = [f"{run.backend}/{run.scenario}" for run in runs if has_errors(run)]

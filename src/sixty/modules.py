@@ -145,6 +145,18 @@ MODULES: tuple[Module, ...] = (
         has_models=True,
         roadmap=("B15",),
     ),
+    Module(
+        "calculator",
+        "Calculator: arithmetic expressions evaluated exactly in decimal by a parser of our own, "
+        "with errors that point at their position.",
+        roadmap=("B8",),
+    ),
+    Module(
+        "convert",
+        "Converters: JSON arrays or NDJSON to CSV and CSV to JSON, streamed, with flattening, "
+        "spreadsheet-safe cells and flat memory whatever the size.",
+        roadmap=("B13",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

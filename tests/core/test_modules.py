@@ -34,6 +34,8 @@ def test_registry_lists_each_module_once() -> None:
         "chatbot",
         "contact",
         "feedback",
+        "calculator",
+        "convert",
     ]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}

@@ -94,6 +94,8 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "chatbot",
         "contact",
         "feedback",
+        "calculator",
+        "convert",
     ]
 
 

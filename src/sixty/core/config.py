@@ -423,6 +423,64 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="Lifetime of the cookie that tells an anonymous respondent's device again.",
     )
+    # calculator
+    calculator_precision: int = Field(
+        default=28, ge=1, le=1000, description="Significant digits of results when a request names none."
+    )
+    calculator_max_precision: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Most significant digits a request may ask for (more digits, slower powers).",
+    )
+    calculator_max_length: int = Field(
+        default=1000, ge=1, le=100_000, description="Characters per expression."
+    )
+    calculator_max_tokens: int = Field(
+        default=500, ge=1, le=100_000, description="Numbers, names and operators per expression."
+    )
+    calculator_max_depth: int = Field(
+        default=64,
+        ge=1,
+        le=200,
+        description="Nesting of parentheses, function calls, signs and exponents (the parser recurses).",
+    )
+    calculator_max_literal_digits: int = Field(
+        default=100, ge=1, le=10_000, description="Digits in one number of an expression."
+    )
+    calculator_max_exponent: int = Field(
+        default=1_000_000,
+        ge=10,
+        le=999_999_999,
+        description="Results and numbers must lie within 1E-n..1E+n in magnitude (0 aside).",
+    )
+    # convert
+    convert_max_body_bytes: int = Field(
+        default=1_073_741_824,
+        ge=1,
+        description="Largest upload the converters read (streamed; replaces max_body_bytes there).",
+    )
+    convert_max_record_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest JSON record, NDJSON line or CSV field: what one record may hold in memory.",
+    )
+    convert_max_columns: int = Field(
+        default=1000, ge=1, le=100_000, description="Columns a conversion may have."
+    )
+    convert_max_depth: int = Field(
+        default=32, ge=1, le=500, description="Nesting levels of objects and arrays a JSON record may have."
+    )
+    convert_max_rows_per_record: int = Field(
+        default=1000, ge=1, description="Rows one JSON record may explode into (arrays=explode)."
+    )
+    convert_max_concurrent: int = Field(
+        default=4, ge=1, le=64, description="Conversions working at once per process; more wait their turn."
+    )
+    convert_spool_dir: Path | None = Field(
+        default=None,
+        description="Where conversions spool to disk; default: the system's temporary directory.",
+    )
 
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
@@ -483,6 +541,12 @@ class Settings(BaseSettings):
             raise ValueError("SIXTY_CHATBOT_LLM_ENABLED=true needs SIXTY_CHATBOT_LLM_BASE_URL and _MODEL")
         if self.chatbot_llm_base_url and not re.match(r"https?://[^/\s]+", self.chatbot_llm_base_url):
             raise ValueError("SIXTY_CHATBOT_LLM_BASE_URL must be an http(s) URL")
+        return self
+
+    @model_validator(mode="after")
+    def _check_calculator(self) -> Settings:
+        if self.calculator_precision > self.calculator_max_precision:
+            raise ValueError("SIXTY_CALCULATOR_PRECISION must not exceed SIXTY_CALCULATOR_MAX_PRECISION")
         return self
 
     @property

@@ -1,0 +1,1 @@
+"""B13 Converters: JSON arrays or NDJSON to CSV and CSV to JSON, streamed with flat memory."""
