@@ -92,7 +92,7 @@ async def get_form(response: Response, policy: PolicyDep) -> ContactForm:
     "header). Limited per client address (`contact.submit.ip`) and per sender email "
     "(`contact.submit.email`).",
     response_model=ContactReceipt,
-    responses={**_ok(RECEIPT_EXAMPLE, 413, 415, 422, code=202), **rate_limit_responses()},
+    responses={**_ok(RECEIPT_EXAMPLE, 401, 413, 415, 422, code=202), **rate_limit_responses()},
     dependencies=[rate_limit(SUBMIT_PER_IP)],
 )
 async def send_message(
