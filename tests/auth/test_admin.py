@@ -116,6 +116,14 @@ async def test_bad_role_changes_are_refused(
     assert missing.status_code == 404
     null = await client.patch(f"/api/admin/users/{user.id}", json={"is_active": None}, headers=admin_headers)
     assert null.status_code == 422
+    for loose in (0, "false"):  # not a JSON boolean: refused, never read as false
+        coerced = await client.patch(
+            f"/api/admin/users/{user.id}", json={"is_active": loose}, headers=admin_headers
+        )
+        assert coerced.status_code == 422
+        assert coerced.json()["errors"][0]["type"] == "bool_type"
+    listed = (await client.get("/api/admin/users?limit=100", headers=admin_headers)).json()["items"]
+    assert [row["is_active"] for row in listed if row["id"] == str(user.id)] == [True]
 
 
 async def test_disabling_an_account_stops_its_tokens_at_once(

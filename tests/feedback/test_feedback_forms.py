@@ -337,7 +337,7 @@ BAD_QUESTIONS: list[tuple[str, Any, str]] = [
         {"kind": "multiple_choice", "prompt": "x", "choices": ["a", "b"], "min_selections": -1},
         "greater_than_equal",
     ),
-    ("required not a bool", {"kind": "nps", "prompt": "x", "required": "maybe"}, "bool_parsing"),
+    ("required not a bool", {"kind": "nps", "prompt": "x", "required": "maybe"}, "bool_type"),
     ("not an object", "rating", "model_attributes_type"),
 ]
 

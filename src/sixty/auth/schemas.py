@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
@@ -208,7 +216,7 @@ class AdminUserUpdate(_NoNull):
         list[Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_-]*$")]]
         | SkipJsonSchema[None]
     ) = Field(default=None, max_length=20, description="Replaces the user's roles; each must exist.")
-    is_active: bool | SkipJsonSchema[None] = Field(
+    is_active: StrictBool | SkipJsonSchema[None] = Field(
         default=None, description="false disables the account: its tokens stop working at once."
     )
 

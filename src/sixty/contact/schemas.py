@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     computed_field,
     field_validator,
@@ -177,10 +178,10 @@ class ContactMessageUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"handled": True}]})
 
-    handled: bool | SkipJsonSchema[None] = Field(
+    handled: StrictBool | SkipJsonSchema[None] = Field(
         default=None, description="Handled now, or back to unhandled."
     )
-    spam: bool | SkipJsonSchema[None] = Field(
+    spam: StrictBool | SkipJsonSchema[None] = Field(
         default=None, description="Spam (kept, out of the inbox) or not. Marking it not spam mails nobody."
     )
 

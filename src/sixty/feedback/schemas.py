@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -212,7 +213,7 @@ class _Question(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: Prompt = Field(description="1..500 characters on one line.")
-    required: bool = Field(default=False, description="A response must answer it.")
+    required: StrictBool = Field(default=False, description="A response must answer it.")
 
 
 class RatingQuestion(_Question):
@@ -303,11 +304,11 @@ class FormCreate(BaseModel):
 
     title: Title
     description: Description | None = None
-    one_response_per_respondent: bool = Field(
+    one_response_per_respondent: StrictBool = Field(
         default=False,
         description="Take one response per account, or per device for anonymous respondents (a cookie).",
     )
-    require_sign_in: bool = Field(default=False, description="Only signed-in accounts may respond.")
+    require_sign_in: StrictBool = Field(default=False, description="Only signed-in accounts may respond.")
     questions: Questions = Field(
         default_factory=list, description="In order; at least one before publishing."
     )
@@ -321,8 +322,8 @@ class FormUpdate(BaseModel):
 
     title: Title | SkipJsonSchema[None] = None
     description: Description | None = Field(default=None, description="null clears it.")
-    one_response_per_respondent: bool | SkipJsonSchema[None] = None
-    require_sign_in: bool | SkipJsonSchema[None] = None
+    one_response_per_respondent: StrictBool | SkipJsonSchema[None] = None
+    require_sign_in: StrictBool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod

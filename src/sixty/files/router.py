@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Header, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from starlette.requests import ClientDisconnect
@@ -337,16 +337,12 @@ def download_headers(*, filename: str, content_type: str) -> dict[str, str]:
 
 CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The bytes.",
-        "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}, "example": "..."}
-        },
+        "description": "The bytes, as the file's sniffed type.",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
     },
     206: {
         "description": "The range asked for (`multipart/byteranges` for several).",
-        "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}, "example": "..."}
-        },
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
     },
     304: {"description": "`If-None-Match` names the current ETag: not sent again."},
 }
@@ -580,13 +576,15 @@ async def upload_signed(
     request: Request,
     reader: ReaderDep,
     storage: StorageDep,
-    content_length: Annotated[int | None, Header(ge=0, description="Must be the size signed.")] = None,
 ) -> Response:
     signed = _verified(token, "PUT", storage)
     if not await uploads.accepts_signed_put(reader, signed.key):
         raise NotFound(N_("This upload is closed."), code="upload_closed")
     size = signed.size or 0
-    if content_length is not None and content_length != size:
+    # Content-Length is transport framing (the server refuses a malformed one before we run), so
+    # it is read here rather than declared as a parameter: a declared size that is not the
+    # signed one is refused before any byte is stored.
+    if request.headers.get("content-length", str(size)) != str(size):
         raise BadRequest(N_("Send exactly {size} bytes."), size=size, code="size_mismatch")
     raise_body_limit(request.scope, size)
     try:
