@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 from httpx import AsyncClient
 
-from sixty.core.i18n import SUPPORTED_LOCALES, current_locale, negotiate, translations
+from sixty.core.i18n import (
+    DEFAULT_LOCALE,
+    LOCALES_DIR,
+    SUPPORTED_LOCALES,
+    current_locale,
+    negotiate,
+    translations,
+)
+
+TRANSLATED_LOCALES = [locale for locale in SUPPORTED_LOCALES if locale != DEFAULT_LOCALE]
+# `{name}`, `{0}`, `{count:d}`, `{value!r}`; doubled braces are literal and were removed first.
+PLACEHOLDER = re.compile(r"\{(\w*)(?:[!:][^{}]*)?\}")
 
 
 @pytest.mark.parametrize(
@@ -69,3 +84,60 @@ async def test_not_found_detail_translated_with_placeholder(
 
 def test_locale_context_defaults_to_english() -> None:
     assert current_locale.get() == "en"
+
+
+def _read_catalog(path: str) -> Catalog:
+    with open(path, "rb") as file:
+        return read_po(file)
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text.replace("{{", "").replace("}}", "")))
+
+
+def _forms(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def test_placeholders_ignore_escaped_braces() -> None:
+    text = 'POST {url} ({{"token": "..."}}) within {minutes} minutes, {count:d} times'
+    assert _placeholders(text) == {"url", "minutes", "count"}
+    assert _placeholders("No placeholder here.") == set()
+
+
+def test_translated_locales_are_the_expected_ones() -> None:
+    assert sorted(TRANSLATED_LOCALES) == ["de", "es", "fr"]
+
+
+@pytest.mark.parametrize("locale", TRANSLATED_LOCALES)
+def test_catalog_translates_every_message_of_the_template(locale: str) -> None:
+    template = _read_catalog(str(LOCALES_DIR / "sixty.pot"))
+    catalog = _read_catalog(str(LOCALES_DIR / locale / "LC_MESSAGES" / "sixty.po"))
+    assert not catalog.fuzzy, f"{locale}: the catalog header is marked fuzzy"
+    problems: list[str] = []
+    messages = [message for message in template if message.id]
+    assert messages, "the template has no messages"
+    for message in messages:
+        translated = catalog.get(message.id, message.context)
+        if translated is None:
+            problems.append(f"missing: {message.id!r}")
+            continue
+        if translated.fuzzy:
+            problems.append(f"fuzzy: {message.id!r}")
+        forms = _forms(translated.string)
+        expected_forms = catalog.num_plurals if message.pluralizable else 1
+        if len(forms) != expected_forms or not all(form.strip() for form in forms):
+            problems.append(f"untranslated: {message.id!r}")
+            continue
+        expected = set().union(*(_placeholders(source) for source in _forms(message.id)))
+        found = [_placeholders(form) for form in forms]
+        # A plural form may leave out a placeholder (`One file` for {count} = 1), never add one.
+        if message.pluralizable:
+            fits = all(names <= expected for names in found) and set().union(*found) == expected
+        else:
+            fits = found[0] == expected
+        if not fits:
+            problems.append(f"placeholders of {message.id!r}: {found} instead of {sorted(expected)}")
+    assert not problems, f"{locale}: " + "\n".join(problems)
