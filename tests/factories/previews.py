@@ -27,8 +27,11 @@ def photo(width: int = 400, height: int = 200, *, orientation: int | None = None
 
 
 def big_photo(width: int = 4000, height: int = 3000) -> bytes:
-    """A 12-megapixel JPEG with detail in it (a fractal), for the benchmark."""
-    image = Image.effect_mandelbrot((width, height), (-2.2, -1.2, 1.0, 1.2), 60).convert("RGB")
+    """A 12-megapixel JPEG as heavy as a camera's (a fractal under sensor-like noise: a few MB),
+    for the benchmark."""
+    shape = Image.effect_mandelbrot((width, height), (-2.2, -1.2, 1.0, 1.2), 60).convert("RGB")
+    noise = Image.merge("RGB", [Image.effect_noise((width, height), 48) for _ in range(3)])
+    image = Image.blend(shape, noise, 0.35)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     return out.getvalue()

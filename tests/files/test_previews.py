@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from PIL import Image
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sixty.core.storage import Storage
-from sixty.files.models import FilePreview
+from sixty.core.jobs import backend_for
+from sixty.core.storage import ObjectNotFound, Storage
+from sixty.files import preview_service
+from sixty.files.models import Blob, FilePreview, StoredFile
 from tests.factories.files import png
 from tests.factories.mail import run_due_jobs
 from tests.factories.previews import (
@@ -273,3 +277,45 @@ async def test_several_files_each_get_their_own_preview(app: FastAPI, client: As
 
 
 LIMIT_PLUS = 256 * 1024 + 1
+
+
+async def _drop_queued_jobs(app: FastAPI) -> int:
+    """Lose what is queued, as the in-process queue does when the process restarts."""
+    backend = backend_for(app.state.db)
+    assert backend is not None
+    lost = 0
+    while await backend.claim(0.01) is not None:
+        lost += 1
+    return lost
+
+
+async def test_a_preview_whose_job_was_lost_is_queued_again(app: FastAPI, client: AsyncClient) -> None:
+    file = await _upload(client, photo(), "photo.jpg")
+    assert await _drop_queued_jobs(app) == 1
+    assert (await client.get(f"/api/files/{file['id']}/preview")).status_code == 202
+    assert await preview_service.requeue_stale(app.state.db) == 0  # not stale yet
+    assert await preview_service.requeue_stale(app.state.db, older_than=timedelta(0)) == 1
+    response = await _ready(app, client, file["id"])
+    assert response.status_code == 200
+
+
+async def test_storage_errors_are_retried_then_the_preview_fails_with_error(
+    app: FastAPI, client: AsyncClient, storage: Storage, session: AsyncSession
+) -> None:
+    file = await _upload(client, photo(), "photo.jpg")
+    await _drop_queued_jobs(app)
+    file_id = uuid.UUID(file["id"])
+    key = await session.scalar(
+        select(Blob.key).join(StoredFile, StoredFile.blob_id == Blob.id).where(StoredFile.id == file_id)
+    )
+    assert key is not None
+    await storage.delete(key)  # the bytes are gone from under the file
+    settings = app.state.settings
+    with pytest.raises(ObjectNotFound):
+        await preview_service.make_preview(app.state.db, storage, settings, file_id, last_attempt=False)
+    assert (await client.get(f"/api/files/{file['id']}/preview")).status_code == 202  # to be retried
+    with pytest.raises(ObjectNotFound):
+        await preview_service.make_preview(app.state.db, storage, settings, file_id, last_attempt=True)
+    response = await client.get(f"/api/files/{file['id']}/preview")
+    assert response.status_code == 422
+    assert response.json()["reason"] == "error"

@@ -10,6 +10,8 @@
 - The row is only changed while it is still `pending`, so a file deleted while its preview is
   being made leaves nothing: the job finds no row to update and deletes the bytes it wrote.
 - `forget` (called when a file is deleted) removes the row, and its bytes after commit.
+- A preview pending for longer than STALE_AFTER lost its job (the in-process queue does not
+  survive a restart): the periodic `files.preview_requeue` job queues it again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -35,6 +38,9 @@ from sixty.files.models import Blob, FilePreview, StoredFile
 from sixty.files.previews import PreviewFailed, PreviewOptions, kind_of, render
 
 PREVIEW_JOB = "files.preview"
+REQUEUE_JOB = "files.preview_requeue"
+# A preview still pending after this long has lost its job; `requeue_stale` queues it again.
+STALE_AFTER = timedelta(minutes=10)
 PENDING, READY, FAILED = "pending", "ready", "failed"
 KEY_PREFIX = "previews"
 
@@ -220,6 +226,42 @@ async def forget(session: AsyncSession, file_id: uuid.UUID) -> None:
     )
     if key:
         delete_after_commit(session, key)
+
+
+# --- pending for too long ---------------------------------------------------------------------------
+
+
+async def requeue_stale(db: Database, *, older_than: timedelta = STALE_AFTER, batch: int = 100) -> int:
+    """Queue again the previews pending for longer than `older_than` (their job was lost: the
+    in-process queue does not survive a restart). A second run of a job that was only slow is
+    harmless: whichever settles the row first wins, the other keeps nothing."""
+    cutoff = utcnow() - older_than
+    async with db.session() as session:
+        stale = list(
+            (
+                await session.scalars(
+                    select(FilePreview.file_id)
+                    .where(FilePreview.status == PENDING, FilePreview.updated_at < cutoff)
+                    .order_by(FilePreview.updated_at)
+                    .limit(batch)
+                )
+            ).all()
+        )
+        if stale:
+            await session.execute(
+                update(FilePreview)
+                .where(FilePreview.file_id.in_(stale), FilePreview.status == PENDING)
+                .values(updated_at=utcnow())
+            )
+            for file_id in stale:
+                enqueue(session, PREVIEW_JOB, file_id=str(file_id))
+        await session.commit()
+    return len(stale)
+
+
+async def requeue_job(ctx: JobContext) -> None:
+    """`files.preview_requeue`, periodic: see `requeue_stale`."""
+    await requeue_stale(ctx.db)
 
 
 # --- the job ---------------------------------------------------------------------------------------

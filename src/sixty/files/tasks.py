@@ -25,3 +25,4 @@ async def expire_uploads(ctx: JobContext) -> None:
 def register(settings: Settings) -> None:
     registry.task(EXPIRE_UPLOADS_JOB, every=timedelta(minutes=10))(expire_uploads)
     registry.task(preview_service.PREVIEW_JOB)(preview_service.preview_job)
+    registry.task(preview_service.REQUEUE_JOB, every=timedelta(minutes=5))(preview_service.requeue_job)
