@@ -5,7 +5,7 @@ runs it on a thread (files/preview_service.py).
   pixel count is read from the header and checked against `max_pixels` before anything is
   decoded (a small file that declares 100 000 x 100 000 pixels is a decompression bomb, refused);
   JPEGs are decoded at a reduced scale (`Image.draft`: the decoder skips the detail a thumbnail
-  would throw away, several times faster on a 12-megapixel photo); the EXIF orientation is
+  would throw away; benchmarks/previews.py measures it); the EXIF orientation is
   applied, and no metadata (EXIF, GPS, ICC comments) is carried into the preview.
 - PDFs (pypdfium2, PDFium under a BSD/Apache licence): the first page rendered at the scale that
   fits it in `size` pixels. An encrypted or broken PDF fails with a reason, never an exception
