@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -41,6 +43,9 @@ PREVIEW_JOB = "files.preview"
 REQUEUE_JOB = "files.preview_requeue"
 # A preview still pending after this long has lost its job; `requeue_stale` queues it again.
 STALE_AFTER = timedelta(minutes=10)
+# Rendering is CPU-bound and blocking: it runs on threads of its own, never on the event loop nor
+# on the loop's default pool (which password hashing and the database driver use).
+_RENDERERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sixty-previews")
 PENDING, READY, FAILED = "pending", "ready", "failed"
 KEY_PREFIX = "previews"
 
@@ -185,7 +190,9 @@ async def make_preview(
             raise PreviewFailed("too_large")
         text = kind_of(source.content_type) == "text"
         data = await storage.read(source.key, length=options.text_bytes if text else None)
-        rendered = await asyncio.to_thread(render, data, source.content_type, options)
+        rendered = await asyncio.get_running_loop().run_in_executor(
+            _RENDERERS, partial(render, data, source.content_type, options)
+        )
     except PreviewFailed as failure:
         await _finish(db, file_id, status=FAILED, reason=failure.reason)
         return FAILED
