@@ -98,11 +98,12 @@ MODULES: tuple[Module, ...] = (
     Module(
         "files",
         "Files: streamed uploads (multipart, raw body, tus resumable, presigned), downloads with "
-        "ranges and ETags, content-sniffed types, deduplicated storage on a local directory or S3.",
+        "ranges and ETags, content-sniffed types, deduplicated storage on a local directory or S3; "
+        "previews (thumbnails, a PDF's first page, a text's first lines) made in the background.",
         depends=("auth",),
         has_models=True,
         has_tasks=True,
-        roadmap=("B11", "A11"),
+        roadmap=("B11", "A11", "I13"),
     ),
     Module(
         "weather",

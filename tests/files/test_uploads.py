@@ -138,7 +138,7 @@ async def test_names_keep_their_last_component_and_never_reach_a_path(
     assert response.status_code == 201, response.text
     assert response.json()["name"] == kept
     keys = await storage.keys()
-    assert all(key.startswith(("objects/", "tus/", "incoming/")) for key in keys)
+    assert all(key.startswith(("objects/", "tus/", "incoming/", "previews/")) for key in keys)
     if files_settings.storage_backend == "local":
         root = files_settings.effective_storage_dir
         assert not (root.parent / "etc").exists()

@@ -362,6 +362,32 @@ class Settings(BaseSettings):
     files_redirect_downloads: bool = Field(
         default=False, description="S3 backend: answer downloads with a redirect to a presigned URL."
     )
+    # file previews (I13)
+    files_preview_size: int = Field(
+        default=256, ge=16, le=2048, description="Longest side of an image or PDF preview, in pixels."
+    )
+    files_preview_format: Literal["webp", "jpeg"] = Field(
+        default="webp", description="Image format of image and PDF previews."
+    )
+    files_preview_quality: int = Field(default=80, ge=1, le=100, description="Preview encoding quality.")
+    files_preview_max_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        le=89_478_485,  # Pillow refuses more itself
+        description="Images with more pixels are not decoded (decompression bombs): the preview fails.",
+    )
+    files_preview_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Files larger than this get no preview (it fails)."
+    )
+    files_preview_text_lines: int = Field(
+        default=20, ge=1, le=1000, description="Lines of a text file in its preview."
+    )
+    files_preview_text_bytes: int = Field(
+        default=4096, ge=64, le=1024 * 1024, description="Bytes of a text file read for its preview."
+    )
+    files_preview_retry_after: int = Field(
+        default=1, ge=1, le=3600, description="`Retry-After` seconds while a preview is pending."
+    )
 
     # chatbot
     chatbot_match_threshold: float = Field(

@@ -68,3 +68,24 @@ class Upload(UUIDPrimaryKey, Base):
     file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("files_file.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FilePreview(Timestamps, Base):
+    """I13: a file's preview (a thumbnail, a PDF's first page, a text's first lines), one per
+    file, made by the `files.preview` job. `status` goes `pending` -> `ready` (the bytes are at
+    `key` in storage) or `failed` (`reason` says why). The row goes with its file, and its bytes
+    after commit (files/preview_service.py)."""
+
+    __tablename__ = "files_preview"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("files_file.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(40))
+    key: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None]
+    height: Mapped[int | None]

@@ -47,6 +47,7 @@ from sixty.core.storage import (
 from sixty.files import service, uploads
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
+from sixty.files.preview_router import preview_router
 from sixty.files.schemas import (
     EXAMPLE,
     LINK_EXAMPLE,
@@ -615,3 +616,4 @@ async def cancel_presigned(
 
 
 router.include_router(tus_router)
+router.include_router(preview_router)

@@ -50,6 +50,7 @@ from sixty.core.storage import (
     discard_unless_committed,
     new_key,
 )
+from sixty.files import preview_service
 from sixty.files.models import Blob, StoredFile
 from sixty.files.schemas import FileSort
 
@@ -265,6 +266,8 @@ async def add_file(
     )
     session.add(file)
     await session.flush()
+    if namespace == NAMESPACE:
+        await preview_service.start(session, file_id=file.id, content_type=file.content_type)
     return _file_row(file, key)
 
 
@@ -387,6 +390,7 @@ async def delete_file(
     if file is None:
         raise not_found(file_id)
     blob_id = file.blob_id
+    await preview_service.forget(session, file.id)
     await session.delete(file)
     await session.flush()
     await _release_blob(session, blob_id)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sixty.core.config import Settings
 from sixty.core.jobs import JobContext, registry
 from sixty.core.storage import storage_for
-from sixty.files import uploads
+from sixty.files import preview_service, uploads
 
 logger = logging.getLogger("sixty.files")
 
@@ -24,3 +24,5 @@ async def expire_uploads(ctx: JobContext) -> None:
 
 def register(settings: Settings) -> None:
     registry.task(EXPIRE_UPLOADS_JOB, every=timedelta(minutes=10))(expire_uploads)
+    registry.task(preview_service.PREVIEW_JOB)(preview_service.preview_job)
+    registry.task(preview_service.REQUEUE_JOB, every=timedelta(minutes=5))(preview_service.requeue_job)
