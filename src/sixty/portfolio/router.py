@@ -75,7 +75,7 @@ ETAG_HEADER = {"ETag": {"description": "The portfolio's version.", "schema": {"t
 
 
 def _ok(
-    example: Any, *statuses: int, code: int = 200, headers: JsonDict | None = None
+    example: Any, *statuses: int, code: int = 200, headers: dict[str, Any] | None = None
 ) -> dict[int | str, Any]:
     answer: dict[str, Any] = {"content": {"application/json": {"example": example}}}
     if headers:
@@ -479,7 +479,6 @@ async def get_image(
         headers={
             "Content-Disposition": "inline",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "X-Content-Type-Options": "nosniff",
             "Cache-Control": "public, no-cache" if profile["published"] else "private, no-cache",
         },
     )

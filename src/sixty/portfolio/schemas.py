@@ -143,7 +143,6 @@ PROJECT_WRITE_EXAMPLE: JsonDict = {
 }
 IMAGE_EXAMPLE: JsonDict = {
     "id": FILE_ID,
-    "name": "diagram.png",
     "content_type": "image/png",
     "size": 48213,
     "url": "/api/portfolio/ada/images/" + FILE_ID,
@@ -281,8 +280,7 @@ class ProjectWrite(BaseModel):
 class ImageRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [IMAGE_EXAMPLE]})
 
-    id: uuid.UUID
-    name: str
+    id: uuid.UUID = Field(description="The stored file's id.")
     content_type: str
     size: int
     url: str = Field(description="Where anyone who may see the portfolio downloads it.")
