@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,7 +67,7 @@ async def test_the_public_read_answers_304_for_its_etag_and_a_new_etag_after_any
     ).status_code == 304
 
     seen = {tag}
-    edits = [
+    edits: list[Callable[[], Awaitable[object]]] = [
         lambda: client.post(f"{ME}/skills", json={"name": "Python", "level": "expert"}, headers=ann),
         lambda: client.post(
             f"{ME}/timeline",
