@@ -44,6 +44,7 @@ BAD_PROFILES: list[tuple[dict[str, Any], str]] = [
     ({"username": "bad name"}, "username"),
     ({"headline": "two\nlines"}, "headline"),
     ({"published": "maybe"}, "published"),
+    ({"published": 0}, "published"),
     ({"colour": "red"}, "colour"),
 ]
 
@@ -251,6 +252,7 @@ BAD_ENTRIES: list[tuple[dict[str, Any], str]] = [
     ({"start_date": "2101-01-01"}, "start_date"),
     ({"start_date": "2020-02-30"}, "start_date"),
     ({"start_date": None}, "start_date"),
+    ({"start_date": 0}, "start_date"),
     ({"kind": "hobby"}, "kind"),
     ({"organization": "x" * 201}, "organization"),
     ({"description": "<script>x</script>"}, "description"),
@@ -320,8 +322,9 @@ async def test_testimonials_for_a_draft_or_for_yourself_are_refused(
 
 
 async def test_bad_paths_and_media_types(client: AsyncClient, ann: dict[str, str]) -> None:
-    problem(await client.get("/api/portfolio/a"), 422)
-    problem(await client.get("/api/portfolio/" + "x" * 41), 422)
+    problem(await client.get("/api/portfolio/a"), 404)
+    problem(await client.get("/api/portfolio/" + "x" * 41), 404)
+    problem(await client.post("/api/portfolio/me/testimonials", json={"author_name": "C", "text": "x"}), 405)
     problem(await client.get("/api/portfolio/ann/images/not-a-uuid"), 404)
     problem(await client.put(ME, content=b"headline=x", headers={**ann, "Content-Type": "text/plain"}), 415)
     problem(await client.put(ME, content=b"{", headers={**ann, "Content-Type": "application/json"}), 422)

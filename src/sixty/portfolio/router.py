@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from sixty.contact import service as contact_service
 from sixty.contact.schemas import RECEIPT_EXAMPLE, ContactReceipt, ContactSubmission
@@ -53,6 +54,22 @@ from sixty.portfolio.schemas import (
 )
 
 router = module_router("/api/portfolio", "portfolio")
+
+
+class PortfolioNameConvertor(Convertor[str]):
+    """Matches a portfolio name only (an account username: 3..40 characters), so `me` never
+    matches and `POST /api/portfolio/me/testimonials` is a 405, not a visitor's route."""
+
+    regex = r"[A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_]"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("portfolio_name", PortfolioNameConvertor())
 
 TESTIMONIAL_PER_IP = rate_policy("portfolio.testimonial.ip", "3/hour")
 # Bounds the queue one owner has to read, however many addresses write to it.
@@ -414,7 +431,7 @@ async def delete_testimonial(
 
 
 @router.get(
-    "/{username}",
+    "/{username:portfolio_name}",
     summary="Read a portfolio",
     description="The portfolio's page: profile, projects in order (with their images' URLs), skills, "
     "experience and education (newest first), approved testimonials. A draft is a 404 to all but "
@@ -440,7 +457,7 @@ async def get_portfolio(
 
 
 @router.get(
-    "/{username}/images/{file_id:uuid}",
+    "/{username:portfolio_name}/images/{file_id:uuid}",
     name="portfolio_image",
     summary="An image of a portfolio",
     description="The bytes of an image shown on the portfolio's projects, for whoever may see the "
@@ -449,7 +466,7 @@ async def get_portfolio(
     responses={
         200: {
             "description": "The image.",
-            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
         },
         304: {"description": "Not modified."},
         **problem_responses(401, 404, 416, 422),
@@ -485,7 +502,7 @@ async def get_image(
 
 
 @router.post(
-    "/{username}/testimonials",
+    "/{username:portfolio_name}/testimonials",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Write a testimonial",
     description="Anyone (signed in or not) writes a testimonial for a published portfolio; it shows "
@@ -519,7 +536,7 @@ async def submit_testimonial(
 
 
 @router.post(
-    "/{username}/contact",
+    "/{username:portfolio_name}/contact",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Write to the portfolio's owner",
     description="The contact form of the portfolio: the same body as `POST /api/contact/messages` "

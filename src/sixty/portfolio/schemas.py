@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -33,6 +35,15 @@ URL_MAX = 2000
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2100, 12, 31)
 
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str | date):
+        raise ValueError(N_("A date is written YYYY-MM-DD."))
+    return value
+
+
+# A date as JSON writes one: an ISO 8601 string, not a number of seconds.
+StrictDate = Annotated[date, BeforeValidator(_iso_text)]
 SkillLevel = Literal["beginner", "intermediate", "advanced", "expert"]
 EntryKind = Literal["experience", "education"]
 TestimonialStatus = Literal["pending", "approved"]
@@ -162,17 +173,17 @@ SKILL_WRITE_EXAMPLE: JsonDict = {"name": "Mathematics", "level": "expert"}
 SKILL_EXAMPLE: JsonDict = {"id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "position": 1, **SKILL_WRITE_EXAMPLE}
 ENTRY_WRITE_EXAMPLE: JsonDict = {
     "kind": "experience",
-    "title": "Translator and annotator",
-    "organization": "Taylor's Scientific Memoirs",
+    "title": "Backend engineer",
+    "organization": "Analytical Engines Ltd",
     "location": "London",
-    "start_date": "1842-10-01",
-    "end_date": "1843-09-30",
-    "description": "Translated Menabrea's paper and added the *Notes*.",
+    "start_date": "2019-10-01",
+    "end_date": "2023-09-30",
+    "description": "Built the *scheduler*.",
 }
 ENTRY_EXAMPLE: JsonDict = {
     "id": "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
     **ENTRY_WRITE_EXAMPLE,
-    "description_html": "<p>Translated Menabrea's paper and added the <em>Notes</em>.</p>",
+    "description_html": "<p>Built the <em>scheduler</em>.</p>",
 }
 TESTIMONIAL_WRITE_EXAMPLE: JsonDict = {
     "author_name": "Charles Babbage",
@@ -229,7 +240,9 @@ class ProfileWrite(BaseModel):
     headline: Headline = Field(default="", description="One line, up to 160 characters.")
     bio: Markdown = ""
     links: Links = Field(default_factory=list)
-    published: bool = Field(default=False, description="False: a draft only you can see (404 to others).")
+    published: StrictBool = Field(
+        default=False, description="False: a draft only you can see (404 to others)."
+    )
 
 
 class ProfileRead(BaseModel):
@@ -339,8 +352,8 @@ class EntryWrite(BaseModel):
     title: Line200 = Field(description="The role, or the degree.")
     organization: Line200
     location: Line200 | None = None
-    start_date: date = Field(ge=EARLIEST, le=LATEST)
-    end_date: date | None = Field(default=None, ge=EARLIEST, le=LATEST, description="None: ongoing.")
+    start_date: StrictDate = Field(ge=EARLIEST, le=LATEST)
+    end_date: StrictDate | None = Field(default=None, ge=EARLIEST, le=LATEST, description="None: ongoing.")
     description: Markdown = ""
 
     @field_validator("end_date")
@@ -400,7 +413,7 @@ class TestimonialPage(Page[TestimonialRead]):
 class TestimonialModeration(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approved": True}]})
 
-    approved: bool = Field(description="True: shown on the portfolio; false: hidden again.")
+    approved: StrictBool = Field(description="True: shown on the portfolio; false: hidden again.")
 
 
 class TestimonialReceipt(BaseModel):
