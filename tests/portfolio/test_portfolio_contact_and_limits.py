@@ -29,6 +29,7 @@ async def test_a_message_to_the_owner_is_stored_for_them_and_mailed_after_commit
     client: AsyncClient,
     session: AsyncSession,
     ann: dict[str, str],
+    bob: dict[str, str],
 ) -> None:
     await publish(client, ann)
     response = await client.post(
@@ -44,7 +45,14 @@ async def test_a_message_to_the_owner_is_stored_for_them_and_mailed_after_commit
     assert notification.subject == "[Contact] Work with me?"
     assert notification.reply_to == "ada@example.com"
 
-    # The owner reads it in their own inbox, not the site's.
+    # The owner reads it in their own inbox; nobody else sees it there.
+    [listed] = (await client.get("/api/portfolio/me/messages", headers=ann)).json()["items"]
+    assert (listed["id"], listed["subject"], listed["status"]) == (
+        response.json()["id"],
+        "Work with me?",
+        "unhandled",
+    )
+    assert (await client.get("/api/portfolio/me/messages", headers=bob)).json()["items"] == []
     assert (await client.get("/api/contact/messages", headers=ann)).status_code == 403
 
 

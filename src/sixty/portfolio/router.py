@@ -14,7 +14,16 @@ from fastapi import Depends, Header, Path, Query, Request, Response, status
 from starlette.convertors import Convertor, register_url_convertor
 
 from sixty.contact import service as contact_service
-from sixty.contact.schemas import RECEIPT_EXAMPLE, ContactReceipt, ContactSubmission
+from sixty.contact.schemas import (
+    MESSAGE_EXAMPLE,
+    RECEIPT_EXAMPLE,
+    USER_ID,
+    ContactMessagePage,
+    ContactReceipt,
+    ContactSort,
+    ContactStatus,
+    ContactSubmission,
+)
 from sixty.core.deps import ReaderDep, SessionDep, SettingsDep
 from sixty.core.errors import problem_responses
 from sixty.core.pagination import CursorCodec, PageParamsDep, cursor_codec
@@ -425,6 +434,38 @@ async def delete_testimonial(
     testimonial_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> None:
     await service.delete_testimonial(session, testimonial_id, user_id=principal.user_id, moment=service.now())
+
+
+@router.get(
+    "/me/messages",
+    summary="Messages written to you",
+    description="The messages visitors sent through your portfolio's contact form, newest first "
+    "(the contact module keeps them; the site's inbox never shows them). `status` keeps `unhandled`, "
+    "`handled` or `spam` ones; without it, all but spam. Cursor-paginated.",
+    response_model=ContactMessagePage,
+    responses=_ok(
+        {
+            "items": [{**MESSAGE_EXAMPLE, "recipient_user_id": USER_ID}],
+            "next_cursor": None,
+        },
+        401,
+        422,
+    ),
+)
+async def list_messages(
+    reader: ReaderDep,
+    page: PageParamsDep,
+    codec: CodecDep,
+    principal: CurrentPrincipal,
+    status_filter: Annotated[
+        ContactStatus | None, Query(alias="status", description="unhandled, handled or spam.")
+    ] = None,
+    sort: Annotated[ContactSort, Query(description="Sort key; `-` prefix for descending.")] = "-created_at",
+) -> ContactMessagePage:
+    rows, next_cursor = await contact_service.list_messages(
+        reader, params=page, codec=codec, recipient_user_id=principal.user_id, status=status_filter, sort=sort
+    )
+    return ContactMessagePage.model_validate({"items": rows, "next_cursor": next_cursor})
 
 
 # --- visitors ---------------------------------------------------------------------------------
