@@ -158,6 +158,15 @@ MODULES: tuple[Module, ...] = (
         "spreadsheet-safe cells and flat memory whatever the size.",
         roadmap=("B13",),
     ),
+    Module(
+        "portfolio",
+        "Portfolio: a public page per account with a Markdown bio, ordered projects with images from "
+        "the file store, skills, experience and education, approved testimonials and a contact form; "
+        "drafts, and ETags on public reads.",
+        depends=("auth", "contact", "files"),
+        has_models=True,
+        roadmap=("B17",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}
