@@ -362,6 +362,17 @@ class Settings(BaseSettings):
     files_redirect_downloads: bool = Field(
         default=False, description="S3 backend: answer downloads with a redirect to a presigned URL."
     )
+    # files management (I4)
+    files_quota_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Bytes each user may keep in /api/files (versions and trash count).",
+    )
+    files_trash_retention: Duration = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long a file stays in the trash before it is purged.",
+    )
 
     # chatbot
     chatbot_match_threshold: float = Field(
