@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -140,20 +141,12 @@ def _request_cap(request: Request, settings: Settings) -> int:
     return settings.files_max_bytes
 
 
-async def upload_hold(
-    request: Request,
-    reader: ReaderDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    folder_id: Annotated[
-        uuid.UUID | None, Query(description="The folder to put the file(s) in; the top level when absent.")
-    ] = None,
+@asynccontextmanager
+async def _held(
+    request: Request, settings: Settings, owner_id: uuid.UUID, folder_id: uuid.UUID | None
 ) -> AsyncIterator[UploadHold]:
     """Reserve the request's length (or, without one, the most it may store) against the quota
-    before a byte is read (413 `quota_exceeded`); the hold goes again if the request fails.
-    Declared before the unit of work, so it is released after that has rolled back."""
-    if folder_id is not None:
-        await management.folder_for(reader, folder_id, owner_id=principal.user_id)
+    before a byte is read (413 `quota_exceeded`); the hold goes again if the request fails."""
     cap = _request_cap(request, settings)
     try:
         declared = int(request.headers.get("content-length", ""))
@@ -162,7 +155,7 @@ async def upload_hold(
     db: Database = request.app.state.db
     hold_id = await quota.reserve_now(
         db,
-        principal.user_id,
+        owner_id,
         max(min(declared, cap), 0),
         limit=settings.files_quota_bytes,
         ttl=settings.files_upload_ttl,
@@ -174,7 +167,33 @@ async def upload_hold(
         raise
 
 
+async def upload_hold(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    folder_id: Annotated[
+        uuid.UUID | None, Query(description="The folder to put the file(s) in; the top level when absent.")
+    ] = None,
+) -> AsyncIterator[UploadHold]:
+    """The hold of an upload to `/api/files`. Declared before the unit of work, so a failed
+    request's hold is released after that has rolled back."""
+    if folder_id is not None:
+        await management.folder_for(reader, folder_id, owner_id=principal.user_id)
+    async with _held(request, settings, principal.user_id, folder_id) as hold:
+        yield hold
+
+
+async def version_hold(
+    request: Request, settings: SettingsDep, principal: CurrentPrincipal
+) -> AsyncIterator[UploadHold]:
+    """The hold of a new version's upload."""
+    async with _held(request, settings, principal.user_id, None) as hold:
+        yield hold
+
+
 UploadHoldDep = Annotated[UploadHold, Depends(upload_hold, scope="function")]
+VersionHoldDep = Annotated[UploadHold, Depends(version_hold, scope="function")]
 
 
 async def place_upload(
@@ -448,7 +467,7 @@ async def _version_body(request: Request) -> AsyncIterator[bytes]:
 async def upload_version(
     file_id: FileId,
     request: Request,
-    hold: UploadHoldDep,
+    hold: VersionHoldDep,
     session: SessionDep,
     reader: ReaderDep,
     storage: StorageDep,
