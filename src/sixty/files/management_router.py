@@ -239,7 +239,7 @@ async def usage(reader: ReaderDep, settings: SettingsDep, principal: CurrentPrin
     response_model=FolderRead,
     responses={
         201: {"content": {"application/json": {"example": FOLDER_EXAMPLE}}},
-        **problem_responses(401, 404, 409, 415, 422),
+        **problem_responses(401, 404, 409, 413, 415, 422),
     },
 )
 async def create_folder(data: FolderCreate, session: SessionDep, principal: CurrentPrincipal) -> FolderRead:
@@ -326,7 +326,7 @@ async def list_folder_files(
     response_model=FolderRead,
     responses={
         200: {"content": {"application/json": {"example": FOLDER_EXAMPLE}}},
-        **problem_responses(401, 404, 409, 415, 422),
+        **problem_responses(401, 404, 409, 413, 415, 422),
     },
 )
 async def update_folder(
@@ -362,7 +362,7 @@ async def delete_folder(folder_id: FolderId, session: SessionDep, principal: Cur
     response_model=FileRead,
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
-        **problem_responses(401, 404, 415, 422),
+        **problem_responses(401, 404, 413, 415, 422),
     },
 )
 async def update_file(
@@ -556,7 +556,7 @@ def _share_url(request: Request, settings: Settings, token: str) -> str:
     response_model=ShareCreated,
     responses={
         201: {"content": {"application/json": {"example": SHARE_CREATED_EXAMPLE}}},
-        **problem_responses(401, 404, 415, 422),
+        **problem_responses(401, 404, 413, 415, 422),
     },
 )
 async def create_share(
