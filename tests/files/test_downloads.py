@@ -178,6 +178,8 @@ async def test_deleting_a_file_deletes_its_bytes_after_commit(
     response = await client.delete(f"/api/files/{file['id']}")
     assert response.status_code == 204
     assert (await client.get(f"/api/files/{file['id']}")).status_code == 404
+    assert await storage.exists(key)  # in the trash: kept until purged
+    assert (await client.delete(f"/api/files/trash/{file['id']}")).status_code == 204
     await run_due_jobs(app.state.db, app.state.settings)
     assert not await storage.exists(key)
     assert await counts(session) == (0, 0, 0)
@@ -193,9 +195,11 @@ async def test_shared_content_stays_until_its_last_file_goes(
     await storage.settle()
     [key] = set(await storage.keys()) - before
     await client.delete(f"/api/files/{mine['id']}")
+    await client.delete(f"/api/files/trash/{mine['id']}")
     await run_due_jobs(app.state.db, app.state.settings)
     assert await storage.exists(key)
     assert (await stranger_client.get(f"/api/files/{theirs['id']}/content")).content == data
     await stranger_client.delete(f"/api/files/{theirs['id']}")
+    await stranger_client.delete(f"/api/files/trash/{theirs['id']}")
     await run_due_jobs(app.state.db, app.state.settings)
     assert not await storage.exists(key)

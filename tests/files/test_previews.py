@@ -208,7 +208,7 @@ async def test_a_preview_needs_a_signed_in_caller(anonymous: AsyncClient) -> Non
     assert response.status_code == 401
 
 
-async def test_a_preview_is_deleted_with_its_file(
+async def test_a_preview_is_purged_with_its_file(
     app: FastAPI, client: AsyncClient, storage: Storage, session: AsyncSession
 ) -> None:
     before = await _preview_keys(storage)
@@ -217,16 +217,20 @@ async def test_a_preview_is_deleted_with_its_file(
     [key] = set(await _preview_keys(storage)) - set(before)
     assert (await client.delete(f"/api/files/{file['id']}")).status_code == 204
     await run_due_jobs(app.state.db, app.state.settings)
+    assert await storage.exists(key)  # in the trash, the file may still be restored
+    assert (await client.delete(f"/api/files/trash/{file['id']}")).status_code == 204
+    await run_due_jobs(app.state.db, app.state.settings)
     assert not await storage.exists(key)
     assert await session.scalar(select(func.count()).select_from(FilePreview)) == 0
 
 
-async def test_a_file_deleted_before_its_preview_is_made_leaves_nothing(
+async def test_a_file_purged_before_its_preview_is_made_leaves_nothing(
     app: FastAPI, client: AsyncClient, storage: Storage, session: AsyncSession
 ) -> None:
     before = await _preview_keys(storage)
     file = await _upload(client, photo(), "photo.jpg")
     assert (await client.delete(f"/api/files/{file['id']}")).status_code == 204
+    assert (await client.delete(f"/api/files/trash/{file['id']}")).status_code == 204
     await run_due_jobs(app.state.db, app.state.settings)
     assert await _preview_keys(storage) == before
     assert await session.scalar(select(func.count()).select_from(FilePreview)) == 0

@@ -83,7 +83,7 @@ async def test_concurrent_first_requests_start_one_preview(
     assert ready.status_code == 200
 
 
-async def test_a_file_deleted_while_its_preview_is_made_leaves_nothing(
+async def test_a_file_purged_while_its_preview_is_made_leaves_nothing(
     committing: tuple[Database, AsyncClient], files_settings: Settings
 ) -> None:
     db, http = committing
@@ -96,10 +96,11 @@ async def test_a_file_deleted_while_its_preview_is_made_leaves_nothing(
         file_id = response.json()["id"]
         backend = backend_for(db)
         assert backend is not None
-        while await backend.claim(0.01) is not None:  # the test runs the job itself, racing the delete
+        while await backend.claim(0.01) is not None:  # the test runs the job itself, racing the purge
             pass
+        assert (await http.delete(f"/api/files/{file_id}")).status_code == 204  # to the trash
         deleted, _status = await asyncio.gather(
-            http.delete(f"/api/files/{file_id}"),
+            http.delete(f"/api/files/trash/{file_id}"),
             preview_service.make_preview(db, storage, files_settings, uuid.UUID(file_id)),
         )
         assert deleted.status_code == 204

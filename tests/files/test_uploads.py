@@ -36,7 +36,16 @@ async def test_multipart_upload_stores_the_file_and_answers_its_sha256(
     assert body["size"] == len(data)
     assert body["sha256"] == sha256(data)
     assert body["content_type"] == "image/png"
-    assert set(body) == {"id", "name", "content_type", "size", "sha256", "created_at", "updated_at"}
+    assert set(body) == {
+        "id",
+        "name",
+        "content_type",
+        "size",
+        "sha256",
+        "folder_id",
+        "created_at",
+        "updated_at",
+    }
     content = await client.get(f"/api/files/{body['id']}/content")
     assert content.content == data
 

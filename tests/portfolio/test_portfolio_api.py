@@ -172,9 +172,12 @@ async def test_project_images_are_the_owners_uploads_and_visitors_can_fetch_them
     loose = await upload_png(client, ann, 3)
     assert (await client.get(f"/api/portfolio/ann/images/{loose}")).status_code == 404
 
-    # Deleting the file in the files module takes it off the project, and the ETag moves.
+    # Deleting the file for good in the files module (trash, then purge) takes it off the
+    # project, and the ETag moves. While it is in the trash its bytes are not served.
     tag = (await client.get("/api/portfolio/ann")).headers["etag"]
     assert (await client.delete(f"/api/files/{second}", headers=ann)).status_code == 204
+    assert (await client.get(image["url"])).status_code == 404
+    assert (await client.delete(f"/api/files/trash/{second}", headers=ann)).status_code == 204
     after = await client.get("/api/portfolio/ann", headers={"If-None-Match": tag})
     assert after.status_code == 200
     assert [i["id"] for i in after.json()["projects"][0]["images"]] == [first]

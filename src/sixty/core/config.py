@@ -388,6 +388,17 @@ class Settings(BaseSettings):
     files_preview_retry_after: int = Field(
         default=1, ge=1, le=3600, description="`Retry-After` seconds while a preview is pending."
     )
+    # files management (I4)
+    files_quota_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Bytes each user may keep in /api/files (versions and trash count).",
+    )
+    files_trash_retention: Duration = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long a file stays in the trash before it is purged.",
+    )
 
     # chatbot
     chatbot_match_threshold: float = Field(

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sixty.core.models import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -46,6 +46,11 @@ class StoredFile(UUIDPrimaryKey, Timestamps, Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     blob_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_blob.id", ondelete="RESTRICT"), index=True)
+    # I4: the folder it is in (None: the top level), and when it went to the trash.
+    folder_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("files_folder.id", ondelete="SET NULL"), index=True, default=None
+    )
+    trashed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     __table_args__ = (
         Index("ix_files_file_owner_id_namespace_created_at_id", "owner_id", "namespace", "created_at", "id"),
@@ -89,3 +94,81 @@ class FilePreview(Timestamps, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int | None]
     height: Mapped[int | None]
+
+
+# --- I4: folders, versions, share links, quota -----------------------------------------------------
+
+
+class Folder(UUIDPrimaryKey, Timestamps, Base):
+    """A folder of the owner's files; `parent_id` None is the top level. Names are unique among
+    a parent's folders (`parent_key` is the parent's id, or "" at the top level, so the
+    constraint holds there too)."""
+
+    __tablename__ = "files_folder"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("files_folder.id", ondelete="RESTRICT"), index=True
+    )
+    parent_key: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (UniqueConstraint("owner_id", "parent_key", "name"),)
+
+
+class FileVersion(UUIDPrimaryKey, Base):
+    """An earlier content of a file. The file row holds the current one; each version holds
+    its own reference to its blob."""
+
+    __tablename__ = "files_version"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_file.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_blob.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("file_id", "number"),)
+
+
+class Share(UUIDPrimaryKey, Base):
+    """A read-only link to a file. Only the SHA-256 of its token is kept."""
+
+    __tablename__ = "files_share"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_file.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuotaAccount(Base):
+    """One row per user who stored files: locked while a reservation is checked, so two
+    uploads of the same user take their turns (and folder moves, which must not cross)."""
+
+    __tablename__ = "files_account"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth_user.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class QuotaHold(UUIDPrimaryKey, Base):
+    """Bytes reserved for an upload in progress. A tus or presigned upload's hold goes with its
+    upload row (cascade); a single-request upload's hold is removed when the request ends, or
+    by the `files.release_holds` job once `expires_at` passes (a crashed worker)."""
+
+    __tablename__ = "files_quota_hold"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    upload_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("files_upload.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(index=True)

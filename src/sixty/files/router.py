@@ -44,7 +44,9 @@ from sixty.core.storage import (
     content_disposition,
     discard_unless_committed,
 )
-from sixty.files import service, uploads
+from sixty.files import management, quota, service, uploads
+from sixty.files.management_router import UploadHoldDep, place_upload
+from sixty.files.management_router import router as management_router
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
 from sixty.files.preview_router import preview_router
@@ -184,11 +186,12 @@ MULTI_EXAMPLE = [
             "model": list[UploadResult],
             "content": {"application/json": {"example": MULTI_EXAMPLE}},
         },
-        **problem_responses(400, 401, 413, 415, 422),
+        **problem_responses(400, 401, 404, 413, 415, 422),
     },
 )
 async def upload_files(
     request: Request,
+    hold: UploadHoldDep,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
@@ -211,6 +214,7 @@ async def upload_files(
             )
         except ObjectTooLarge:
             raise service.too_large(upload_policy.max_bytes) from None
+        await place_upload(session, hold, [file], owner_id=principal.user_id)
         return _json(_read(file).model_dump(mode="json"), 201)
 
     raise_body_limit(
@@ -248,6 +252,12 @@ async def upload_files(
                 session, storage, outcome, owner_id=principal.user_id, name=clean_name(filename or "")
             )
             results.append((filename, file))
+    await place_upload(
+        session,
+        hold,
+        [file for _name, file in results if not isinstance(file, Problem)],
+        owner_id=principal.user_id,
+    )
     if len(results) == 1:
         only = results[0][1]
         if isinstance(only, Problem):
@@ -432,13 +442,14 @@ async def file_link(
 @router.delete(
     "/{file_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a file",
-    description="Deletes the file; its bytes are removed once no other file has the same content.",
+    summary="Move a file to the trash",
+    description="The file leaves your lists and reads and goes to the trash (`GET /api/files/trash`), "
+    "from where it can be restored or purged; it is purged for good after `SIXTY_FILES_TRASH_RETENTION`.",
     response_class=Response,
     responses=problem_responses(401, 404, 422),
 )
 async def delete_file(file_id: FileId, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    await service.delete_file(session, file_id, owner_id=principal.user_id)
+    await management.trash_file(session, file_id, owner_id=principal.user_id)
     return Response(status_code=204)
 
 
@@ -467,6 +478,7 @@ async def create_presigned(
     upload_policy: PolicyDep,
     principal: CurrentPrincipal,
 ) -> PresignedUpload:
+    await quota.ensure_room(session, principal.user_id, data.size, limit=settings.files_quota_bytes)
     upload, presigned = await uploads.create_presigned(
         session,
         storage,
@@ -477,6 +489,9 @@ async def create_presigned(
         url_ttl=settings.files_signed_url_ttl,
         upload_ttl=settings.files_upload_ttl,
         base_url=_signed_base(request, settings),
+    )
+    await quota.hold(
+        session, principal.user_id, data.size, ttl=settings.files_upload_ttl, upload_id=upload.id
     )
     return PresignedUpload(
         id=upload.id,
@@ -617,3 +632,4 @@ async def cancel_presigned(
 
 router.include_router(tus_router)
 router.include_router(preview_router)
+router.include_router(management_router)

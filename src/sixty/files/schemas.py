@@ -33,6 +33,7 @@ EXAMPLE: JsonDict = {
     "content_type": "application/pdf",
     "size": 48213,
     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "folder_id": None,
     "created_at": "2026-11-27T09:30:00.123456Z",
     "updated_at": "2026-11-27T09:30:00.123456Z",
 }
@@ -48,6 +49,7 @@ class FileRead(BaseModel):
     content_type: str = Field(description="Sniffed from the content when it was stored.")
     size: int = Field(description="Bytes.")
     sha256: str = Field(description="SHA-256 of the content, hex; the download's ETag.")
+    folder_id: uuid.UUID | None = Field(default=None, description="Its folder; null at the top level.")
     created_at: datetime
     updated_at: datetime
 

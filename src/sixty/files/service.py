@@ -232,6 +232,7 @@ def _file_row(file: StoredFile, key: str) -> Row:
         "size": file.size,
         "sha256": file.sha256,
         "key": key,
+        "folder_id": file.folder_id,
         "created_at": file.created_at,
         "updated_at": file.updated_at,
     }
@@ -320,6 +321,7 @@ def _visible(statement: AnySelect) -> AnySelect:
     return statement.where(
         StoredFile.owner_id == bindparam("owner_id", type_=StoredFile.owner_id.type),
         StoredFile.namespace == bindparam("namespace", type_=StoredFile.namespace.type),
+        StoredFile.trashed_at.is_(None),  # a file in the trash is only seen through management.py
     )
 
 
@@ -332,6 +334,7 @@ FILE_COLUMNS = (
     StoredFile.size,
     StoredFile.sha256,
     Blob.key,
+    StoredFile.folder_id,
     StoredFile.created_at,
     StoredFile.updated_at,
 )

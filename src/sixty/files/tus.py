@@ -29,7 +29,7 @@ from sixty.core.middleware import raise_body_limit
 from sixty.core.reader import Row
 from sixty.core.security import CurrentPrincipal
 from sixty.core.storage import StorageDep
-from sixty.files import service, uploads
+from sixty.files import quota, service, uploads
 from sixty.files.names import InvalidName, clean_name
 from sixty.files.schemas import TUS_EXAMPLE, FileRead, TusUploadRead
 
@@ -140,12 +140,16 @@ async def tus_create(
 ) -> Response:
     if upload_length > settings.files_max_bytes:
         raise service.too_large(settings.files_max_bytes)
+    await quota.ensure_room(session, principal.user_id, upload_length, limit=settings.files_quota_bytes)
     upload = await uploads.create_tus(
         session,
         owner_id=principal.user_id,
         name=_metadata_name(upload_metadata),
         length=upload_length,
         ttl=settings.files_upload_ttl,
+    )
+    await quota.hold(
+        session, principal.user_id, upload_length, ttl=settings.files_upload_ttl, upload_id=upload.id
     )
     return Response(
         status_code=201,

@@ -37,7 +37,7 @@ from sixty.core.i18n import N_
 from sixty.core.models import utcnow
 from sixty.core.reader import Reader, Row
 from sixty.core.storage import ObjectTooLarge, PresignedRequest, Storage, delete_after_commit, new_key
-from sixty.files import service
+from sixty.files import quota, service
 from sixty.files.models import Upload
 
 TUS = "tus"
@@ -243,6 +243,7 @@ async def append_tus(
         session, storage, stored, owner_id=owner_id, name=upload["name"], namespace=upload["namespace"]
     )
     await session.execute(update(Upload).where(Upload.id == upload_id).values(file_id=file["id"]))
+    await quota.settle(session, upload_id=upload_id)  # the file counts instead (I4)
     for chunk in chunks:
         delete_after_commit(session, chunk[2])
     return received, file
@@ -338,6 +339,7 @@ async def complete_presigned(
     )
     # Kept until it expires, so a replayed PUT's bytes are found and deleted then.
     await session.execute(update(Upload).where(Upload.id == upload_id).values(file_id=file["id"]))
+    await quota.settle(session, upload_id=upload_id)  # the file counts instead (I4)
     return file
 
 
