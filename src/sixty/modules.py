@@ -102,7 +102,7 @@ MODULES: tuple[Module, ...] = (
         depends=("auth",),
         has_models=True,
         has_tasks=True,
-        roadmap=("B11", "A11"),
+        roadmap=("B11", "B12", "A11"),
     ),
     Module(
         "weather",

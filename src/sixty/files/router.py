@@ -47,6 +47,7 @@ from sixty.core.storage import (
 from sixty.files import service, uploads
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
+from sixty.files.resumes.router import with_resumes
 from sixty.files.schemas import (
     EXAMPLE,
     LINK_EXAMPLE,
@@ -617,3 +618,4 @@ async def cancel_presigned(
 
 
 router.include_router(tus_router)
+router = with_resumes(router)  # B12: /api/resumes
