@@ -32,7 +32,10 @@ def make_pdf(lines: list[str], *, pages: int = 1) -> bytes:
     ).encode("latin-1")
     font = 3 + 2 * pages
     kids = " ".join(f"{3 + 2 * index} 0 R" for index in range(pages))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode()]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+    ]
     for index in range(pages):
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * index} 0 R "
@@ -111,5 +114,3 @@ async def resume_counts(session: AsyncSession) -> tuple[int, int, int]:
         int(await session.scalar(select(func.count()).select_from(ResumeVersion)) or 0),
         int(await session.scalar(select(func.count()).select_from(ResumeSkill)) or 0),
     )
-
-

@@ -344,7 +344,6 @@ def _download(request: Request, storage: StorageDep, row: Row) -> Response:
         headers={
             "Content-Disposition": content_disposition(row["file_name"]),
             "Content-Security-Policy": DOWNLOAD_CSP,
-            "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-cache",
         },
     )

@@ -431,6 +431,7 @@ async def upload(
         created_at=utcnow(),
     )
     session.add(version)
+    await session.flush()  # the version first: the skills reference it (no ORM relationship orders them)
     session.add_all(ResumeSkill(version_id=version.id, skill=skill) for skill in found.skills)
     await session.flush()
     return await resume_for(SessionReader(session), resume_id, viewer=Viewer(candidate_id, see_all=False))
