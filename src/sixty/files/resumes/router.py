@@ -86,7 +86,6 @@ UPLOAD_BODY = {
                 "required": [FIELD],
             }
         },
-        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {
             "schema": {
                 "type": "string",
@@ -109,7 +108,7 @@ UPLOAD_BODY = {
     response_model=PositionRead,
     responses={
         201: {"content": {"application/json": {"example": POSITION_EXAMPLE}}},
-        **problem_responses(401, 403, 415, 422),
+        **problem_responses(401, 403, 413, 415, 422),
     },
 )
 async def create_position(data: PositionCreate, session: SessionDep, principal: ManagerDep) -> PositionRead:
