@@ -99,11 +99,12 @@ MODULES: tuple[Module, ...] = (
         "files",
         "Files: streamed uploads (multipart, raw body, tus resumable, presigned), downloads with "
         "ranges and ETags, content-sniffed types, deduplicated storage on a local directory or S3; "
-        "previews (thumbnails, a PDF's first page, a text's first lines) made in the background.",
+        "folders, quota, trash, versions and share links; previews made in the background; "
+        "resumes (PDF and DOCX) with their text searchable by employers.",
         depends=("auth",),
         has_models=True,
         has_tasks=True,
-        roadmap=("B11", "A11", "I13"),
+        roadmap=("B11", "B12", "I4", "I13", "A11"),
     ),
     Module(
         "weather",

@@ -138,6 +138,16 @@ DEFAULT_ALLOWED_TYPES = (
     "video/mp4",
 )
 
+# Resumes (B12): skills looked for in a resume's text; `SIXTY_RESUMES_SKILLS` replaces the list.
+DEFAULT_RESUME_SKILLS = (
+    "python", "java", "javascript", "typescript", "golang", "rust", "c++", "c#", "kotlin", "swift",
+    "ruby", "php", "scala", "sql", "postgresql", "mysql", "sqlite", "mongodb", "redis", "rabbitmq",
+    "kafka", "docker", "kubernetes", "terraform", "ansible", "aws", "azure", "gcp", "linux", "git",
+    "fastapi", "django", "flask", "spring", "node.js", "react", "vue", "angular", "graphql",
+    "html", "css", "machine learning", "data analysis", "pandas", "excel", "project management",
+    "scrum", "agile", "communication", "leadership",
+)  # fmt: skip
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -399,6 +409,40 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How long a file stays in the trash before it is purged.",
     )
+    # resumes (B12)
+    resumes_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="Largest resume accepted.")
+    resumes_max_pages: int = Field(
+        default=30, ge=1, le=10_000, description="PDF pages read for text; later pages are ignored."
+    )
+    resumes_max_chars: int = Field(
+        default=100_000, ge=100, le=10_000_000, description="Characters of text kept per resume."
+    )
+    resumes_docx_max_entries: int = Field(
+        default=500, ge=10, le=100_000, description="Entries a DOCX (a zip) may have."
+    )
+    resumes_docx_max_unzipped_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Total uncompressed bytes a DOCX may declare."
+    )
+    resumes_extract_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds text extraction may take before the upload is refused.",
+    )
+    resumes_skills: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RESUME_SKILLS),
+        description="The skills vocabulary: skills found in a resume's text (whole words, any case).",
+    )
+
+    @field_validator("resumes_skills", mode="before")
+    @classmethod
+    def _skills_csv(cls, value: object) -> object:
+        items = _split_csv(value) if isinstance(value, str) else value
+        return (
+            [str(item).strip().lower()[:60] for item in items if str(item).strip()]
+            if isinstance(items, list)
+            else items
+        )
 
     # chatbot
     chatbot_match_threshold: float = Field(

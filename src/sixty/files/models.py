@@ -172,3 +172,67 @@ class QuotaHold(UUIDPrimaryKey, Base):
         ForeignKey("files_upload.id", ondelete="CASCADE"), index=True
     )
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- resumes (B12) ---------------------------------------------------------------------------------
+# A candidate's resume for a position: one `Resume` per (candidate, position), with every upload
+# kept as a numbered `ResumeVersion` (its bytes a `StoredFile` in the `resumes` namespace). The
+# current version is the one whose `number` is the resume's `version`. `ResumeSkill` indexes each
+# version's skills for filtering.
+
+
+class ResumePosition(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "files_resume_position"
+
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String())
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auth_user.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("ix_files_resume_position_created_at_id", "created_at", "id"),)
+
+
+class Resume(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "files_resume"
+
+    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    position_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("files_resume_position.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(default=1)  # the current version's number
+
+    __table_args__ = (
+        Index("ix_files_resume_candidate_id_position_id", "candidate_id", "position_id", unique=True),
+        Index("ix_files_resume_candidate_id_updated_at_id", "candidate_id", "updated_at", "id"),
+        Index("ix_files_resume_updated_at_id", "updated_at", "id"),
+    )
+
+
+class ResumeVersion(UUIDPrimaryKey, Base):
+    __tablename__ = "files_resume_version"
+
+    resume_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_resume.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_file.id", ondelete="RESTRICT"), index=True)
+    # Parsed from the text where found.
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pages: Mapped[int | None]
+    characters: Mapped[int]
+    # The extracted text, lower-cased with words separated by single spaces (what `q` searches).
+    search_text: Mapped[str] = mapped_column(String())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_files_resume_version_resume_id_number", "resume_id", "number", unique=True),)
+
+
+class ResumeSkill(Base):
+    __tablename__ = "files_resume_skill"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("files_resume_version.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+    __table_args__ = (Index("ix_files_resume_skill_skill_version_id", "skill", "version_id"),)

@@ -50,6 +50,7 @@ from sixty.files.management_router import router as management_router
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
 from sixty.files.preview_router import preview_router
+from sixty.files.resumes.router import with_resumes
 from sixty.files.schemas import (
     EXAMPLE,
     LINK_EXAMPLE,
@@ -633,3 +634,4 @@ async def cancel_presigned(
 router.include_router(tus_router)
 router.include_router(preview_router)
 router.include_router(management_router)
+router = with_resumes(router)  # B12: /api/resumes
