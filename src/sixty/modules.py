@@ -157,6 +157,14 @@ MODULES: tuple[Module, ...] = (
         "spreadsheet-safe cells and flat memory whatever the size.",
         roadmap=("B13",),
     ),
+    Module(
+        "images",
+        "Image compressor: resize, convert (JPEG, PNG, WebP, AVIF) and compress to a quality or a byte "
+        "budget, orientation applied and GPS stripped; signed links to preset variants of stored images.",
+        depends=("auth", "files"),
+        has_setup=True,
+        roadmap=("I14",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}
