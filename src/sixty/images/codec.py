@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError, features
@@ -29,8 +30,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError, features
 from sixty.core.errors import Unprocessable
 from sixty.core.i18n import N_
 
-# Process-wide: a bomb warning is never merely logged, whoever opens the image.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
+def refuse_bomb_warnings() -> None:
+    """Process-wide: a decompression bomb warning is an error, never merely logged (called on
+    import and again when the app is made, in case the filters were reset in between)."""
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
+refuse_bomb_warnings()
 
 Fit = Literal["fit", "fill"]
 OutputFormat = Literal["jpeg", "png", "webp", "avif"]
@@ -70,11 +78,13 @@ def _supported(codec: Codec) -> bool:
     return f".{codec.extension}" in registry
 
 
+@cache
 def available_inputs() -> list[Codec]:
     """What this Pillow can read, among the formats we accept."""
     return [codec for codec in CODECS.values() if _supported(codec) and codec.pillow in Image.OPEN]
 
 
+@cache
 def available_outputs() -> list[Codec]:
     """What this Pillow can write, among the formats we offer (AVIF only when built in)."""
     return [
@@ -212,7 +222,7 @@ def _encode(image: Image.Image, codec: Codec, quality: int | None, extra: dict[s
     elif codec.name == "avif":
         options.update(quality=quality, speed=8)
     elif codec.name == "png":
-        options.update(optimize=True)
+        options.update(compress_level=6)  # 9 and `optimize` cost twice the time for ~5% fewer bytes
     image.save(buffer, format=codec.pillow, **options)
     return buffer.getvalue()
 
@@ -253,13 +263,13 @@ def compress(file: IO[bytes], source: Codec, request: Request, *, max_pixels: in
         CODECS[request.output] if request.output else (source if source.name in OUTPUTS else CODECS["png"])
     )
     with open_image(file, source, max_pixels=max_pixels) as image:
-        source_size = _oriented_size(image)
-        scaled, crop = _box(source_size, request.width, request.height, request.fit)
-        if image.format == "JPEG" and scaled != source_size:
-            # Decode at a fraction of the size straight from the DCT (at least the size asked).
-            raw = (scaled[1], scaled[0]) if source_size != image.size else scaled
-            image.draft(image.mode, raw)
         try:
+            source_size = _oriented_size(image)
+            scaled, crop = _box(source_size, request.width, request.height, request.fit)
+            if image.format == "JPEG" and scaled != source_size:
+                # Decode at a fraction of the size straight from the DCT (at least the size asked).
+                raw = (scaled[1], scaled[0]) if source_size != image.size else scaled
+                image.draft(image.mode, raw)
             image.load()
             exif = image.getexif()
             oriented = ImageOps.exif_transpose(image)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sixty.core.config import Settings
+from sixty.images.codec import refuse_bomb_warnings
 from sixty.images.service import ImageWorkers, LinkSigner
 from sixty.modules import StartupHook
 
 
 def install(app: FastAPI, settings: Settings) -> StartupHook | None:
+    refuse_bomb_warnings()
     app.state.images = ImageWorkers(settings)
     app.state.image_links = LinkSigner(settings.secret_key)
     return None
