@@ -31,7 +31,6 @@ from sixty.core.errors import Unprocessable
 from sixty.core.i18n import N_
 
 
-
 def refuse_bomb_warnings() -> None:
     """Process-wide: a decompression bomb warning is an error, never merely logged (called on
     import and again when the app is made, in case the filters were reset in between)."""
