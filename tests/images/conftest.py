@@ -13,7 +13,7 @@ from sixty.main import create_app
 
 MAX_UPLOAD = 512 * 1024
 MAX_PIXELS = 4_000_000
-MAX_DIMENSION = 2000
+MAX_DIMENSION = 2500
 
 
 @pytest.fixture(scope="session")

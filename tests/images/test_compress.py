@@ -331,6 +331,7 @@ async def test_an_oversized_body_is_refused(client: AsyncClient) -> None:
         ({"fit": "stretch"}, {"fit"}),
         ({"fit": "fill", "width": 100}, set()),
         ({"target_bytes": 10}, {"target_bytes"}),
+        ({"fit": "fill", "width": MAX_DIMENSION, "height": MAX_DIMENSION}, {"height"}),
         ({"colour": "red"}, {"colour"}),
     ],
     ids=[
@@ -346,6 +347,7 @@ async def test_an_oversized_body_is_refused(client: AsyncClient) -> None:
         "fit-unknown",
         "fill-without-height",
         "target-too-small",
+        "fill-over-the-pixel-limit",
         "unknown-field",
     ],
 )

@@ -12,7 +12,7 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response, status
@@ -99,6 +99,18 @@ async def list_presets(workers: WorkersDep) -> PresetList:
     )
 
 
+def _form_field(schema: dict[str, Any]) -> dict[str, Any]:
+    """A form field's schema: an optional field is left out rather than sent as null (a form
+    has no null), so the null branch and the null default go."""
+    field = {key: value for key, value in schema.items() if key not in ("title", "anyOf", "default")}
+    branches = [branch for branch in schema.get("anyOf", []) if branch.get("type") != "null"]
+    if branches:
+        field.update(branches[0])
+    if schema.get("default") is not None:
+        field["default"] = schema["default"]
+    return field
+
+
 COMPRESS_BODY = {
     "required": True,
     "content": {
@@ -108,7 +120,7 @@ COMPRESS_BODY = {
                 "properties": {
                     FIELD: {"type": "string", "format": "binary", "description": "The image."},
                     **{
-                        name: {key: value for key, value in schema.items() if key != "title"}
+                        name: _form_field(schema)
                         for name, schema in CompressOptions.model_json_schema()["properties"].items()
                     },
                 },
@@ -129,7 +141,7 @@ RESULT_HEADERS = {
 }
 
 
-def _form_options(fields: dict[str, str], max_dimension: int) -> CompressOptions:
+def _form_options(fields: dict[str, str], max_dimension: int, max_pixels: int) -> CompressOptions:
     try:
         options = CompressOptions.model_validate(fields)
     except ValidationError as error:
@@ -146,6 +158,20 @@ def _form_options(fields: dict[str, str], max_dimension: int) -> CompressOptions
         for name, value in (("width", options.width), ("height", options.height))
         if value is not None and value > max_dimension
     ]
+    if (
+        options.fit == "fill"
+        and options.width
+        and options.height
+        and options.width * options.height > max_pixels
+    ):
+        too_big.append(
+            InvalidField(
+                ("body", "height"),
+                "too_many_pixels",
+                N_("width x height may be at most {limit} pixels."),
+                {"limit": max_pixels},
+            )
+        )
     if too_big:
         raise invalid_fields(too_big)
     return options
@@ -201,7 +227,7 @@ async def compress(request: Request, settings: SettingsDep, workers: WorkersDep)
                 name: value for name, value in form.multi_items() if isinstance(value, str) and value != ""
             }
             fields.pop(FIELD, None)
-            options = _form_options(fields, workers.limits.max_dimension)
+            options = _form_options(fields, workers.limits.max_dimension, workers.limits.max_pixels)
             if not isinstance(upload, UploadFile):
                 raise RequestValidationError(
                     [{"type": "missing", "loc": ("body", FIELD), "msg": "missing", "input": None}]
@@ -258,7 +284,7 @@ async def compress(request: Request, settings: SettingsDep, workers: WorkersDep)
     response_model=VariantLinkRead,
     responses={
         201: {"content": {"application/json": {"example": LINK_EXAMPLE}}},
-        **problem_responses(401, 404, 415, 422),
+        **problem_responses(401, 404, 413, 415, 422),
     },
 )
 async def create_link(
