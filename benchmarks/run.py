@@ -1168,9 +1168,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nbenchmark failed: {error}", file=sys.stderr)
         return 1
     sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
-    from benchmarks import files, previews
+    from benchmarks import files, images, previews
 
-    return files.main(file_mib) or previews.main([]) or status
+    return files.main(file_mib) or previews.main([]) or images.main([]) or status
 
 
 if __name__ == "__main__":

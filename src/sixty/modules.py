@@ -168,6 +168,14 @@ MODULES: tuple[Module, ...] = (
         has_models=True,
         roadmap=("B17",),
     ),
+    Module(
+        "images",
+        "Image compressor: resize, convert (JPEG, PNG, WebP, AVIF) and compress to a quality or a byte "
+        "budget, orientation applied and GPS stripped; signed links to preset variants of stored images.",
+        depends=("auth", "files"),
+        has_setup=True,
+        roadmap=("I14",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

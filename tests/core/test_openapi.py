@@ -97,6 +97,7 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "calculator",
         "convert",
         "portfolio",
+        "images",
     ]
 
 

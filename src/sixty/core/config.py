@@ -13,7 +13,16 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sixty.core.ratelimit import parse_policies
@@ -147,6 +156,43 @@ DEFAULT_RESUME_SKILLS = (
     "html", "css", "machine learning", "data analysis", "pandas", "excel", "project management",
     "scrum", "agile", "communication", "leadership",
 )  # fmt: skip
+
+
+class ImagePreset(BaseModel):
+    """One allowed variant of a stored image (`SIXTY_IMAGES_PRESETS`): only these sizes can be
+    asked for through signed links."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width: int | None = Field(default=None, ge=1, le=16384)
+    height: int | None = Field(default=None, ge=1, le=16384)
+    fit: Literal["fit", "fill"] = "fit"
+    format: Literal["jpeg", "png", "webp", "avif"] = "webp"
+    quality: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _sized(self) -> ImagePreset:
+        if self.width is None and self.height is None:
+            raise ValueError("an image preset needs a width, a height or both")
+        if self.fit == "fill" and (self.width is None or self.height is None):
+            raise ValueError("an image preset that fills needs both width and height")
+        return self
+
+
+PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+DEFAULT_IMAGE_PRESETS = {
+    "thumb": ImagePreset(width=256, height=256, fit="fill", format="webp", quality=75),
+    "small": ImagePreset(width=640, height=640, format="webp", quality=80),
+    "medium": ImagePreset(width=1280, height=1280, format="webp", quality=80),
+    "large": ImagePreset(width=2048, height=2048, format="jpeg", quality=85),
+}
+
+
+def _preset_names(presets: dict[str, ImagePreset]) -> dict[str, ImagePreset]:
+    for name in presets:
+        if not PRESET_NAME.fullmatch(name):
+            raise ValueError(f"image preset name {name!r}: use 1-32 of a-z, 0-9, '_', '-'")
+    return presets
 
 
 class Settings(BaseSettings):
@@ -561,6 +607,31 @@ class Settings(BaseSettings):
     convert_spool_dir: Path | None = Field(
         default=None,
         description="Where conversions spool to disk; default: the system's temporary directory.",
+    )
+    # images (I14)
+    images_max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest image upload to the compressor."
+    )
+    images_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        le=89_478_485,
+        description="Images declaring more pixels are refused before decoding (decompression bombs); "
+        "far below Pillow's own limit.",
+    )
+    images_max_dimension: int = Field(
+        default=8192, ge=16, le=16384, description="Largest width or height a request may ask for."
+    )
+    images_max_concurrent: int = Field(
+        default=2, ge=1, le=64, description="Images decoded and encoded at once per process; more wait."
+    )
+    images_presets: Annotated[dict[str, ImagePreset], AfterValidator(_preset_names)] = Field(
+        default_factory=lambda: dict(DEFAULT_IMAGE_PRESETS),
+        description="The variants signed links may ask for, as JSON: "
+        '`{"thumb": {"width": 256, "height": 256, "fit": "fill", "format": "webp", "quality": 75}}`.',
+    )
+    images_link_max_ttl: Duration = Field(
+        default=timedelta(days=7), gt=timedelta(0), description="Longest lifetime of a variant link."
     )
 
     @field_validator("ratelimit_policies", mode="before")
