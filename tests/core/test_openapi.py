@@ -96,6 +96,7 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "feedback",
         "calculator",
         "convert",
+        "shortener",
     ]
 
 
