@@ -70,7 +70,8 @@ async def test_options_are_stored_and_shown(client: AsyncClient, owner: dict[str
     assert datetime.fromisoformat(link["expires_at"]) == expires
     assert link["max_visits"] == 10
     assert link["password_protected"] is True
-    assert "password" not in link and "password_hash" not in link
+    assert "password" not in link
+    assert "password_hash" not in link
 
 
 async def test_owners_list_get_update_and_delete_their_links(

@@ -505,7 +505,7 @@ class Settings(BaseSettings):
         default=timedelta(seconds=2), gt=timedelta(0), description="How often buffered clicks are written."
     )
     shortener_click_buffer_max: int = Field(
-        default=100_000, ge=1, description="Clicks held in memory between writes; more are dropped (and logged)."
+        default=100_000, ge=1, description="Clicks held between writes; more are dropped, and logged."
     )
     shortener_geoip_database: Path | None = Field(
         default=None, description="A MaxMind .mmdb country (or city) database: clicks get a country."
