@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.main import create_app
+from tests.factories.auth import bearer, create_user, sign_in
 from tests.shortener.conftest import PUBLIC, link_count, shorten
 
 PROBLEM = "application/problem+json"
@@ -218,3 +219,27 @@ async def test_anonymous_creation_is_rate_limited(
         assert "retry-after" in refused.headers
 
     assert await link_count(session) == 2
+
+
+async def test_signed_in_creation_is_rate_limited_per_account_and_bulk_counts_each_link(
+    settings: Settings, db: Database, session: AsyncSession
+) -> None:
+    limited = settings.model_copy(
+        update={"ratelimit_enabled": True, "ratelimit_policies": {"shortener.create.user": "3/hour"}}
+    )
+    app: FastAPI = create_app(limited, db=db)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        await create_user(session, app.state.auth, email="busy@example.com")
+        headers = bearer(await sign_in(client, "busy@example.com"))
+        bulk = await client.post(
+            "/api/links/bulk", json={"links": [{"url": PUBLIC}, {"url": PUBLIC}]}, headers=headers
+        )
+        assert bulk.status_code == 201
+        assert (await client.post("/api/links", json={"url": PUBLIC}, headers=headers)).status_code == 201
+        refused = await client.post("/api/links", json={"url": PUBLIC}, headers=headers)
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+    assert await link_count(session) == 3

@@ -43,6 +43,8 @@ from sixty.shortener.setup import Shortener
 router = module_router("", "shortener")
 
 CREATE_ANONYMOUS_PER_IP = rate_policy("shortener.create.ip", "20/hour")
+# Signed-in owners: generous, but a stolen token cannot fill the table (a bulk request counts each link).
+CREATE_PER_USER = rate_policy("shortener.create.user", "1000/hour")
 UNLOCK_PER_IP = rate_policy("shortener.unlock.ip", "10/minute")
 
 # What a code can be (random codes and aliases alike); anything else is a 404 without a lookup.
@@ -230,7 +232,8 @@ async def unlock_documented(code: RedirectCode) -> None:  # the Starlette route 
     "letters and digits); an alias must be 3..64 letters, digits, `-` or `_`, not a reserved word, and "
     "free (409 otherwise). Optional: `redirect_status` (301, 302, 307), `expires_at`, `max_visits`, "
     "`password`. Anyone may create links; anonymous callers are limited per address "
-    "(`shortener.create.ip`) and cannot manage their links afterwards.",
+    "(`shortener.create.ip`) and cannot manage their links afterwards, signed-in callers per account "
+    "(`shortener.create.user`).",
     response_model=LinkRead,
     responses={**_ok(EXAMPLE, 401, 409, 413, 415, 422, code=201), **rate_limit_responses()},
 )
@@ -244,6 +247,8 @@ async def create_link(
 ) -> LinkRead:
     if principal is None:
         await check_rate_limit(request, CREATE_ANONYMOUS_PER_IP, client_ip(request))
+    else:
+        await check_rate_limit(request, CREATE_PER_USER, str(principal.user_id))
     shortener = shortener_of(request)
     link = await service.create_link(
         session, data, owner_id=principal.user_id if principal else None, policy=shortener.policy
@@ -260,9 +265,10 @@ async def create_link(
     status_code=status.HTTP_201_CREATED,
     summary="Shorten many URLs",
     description="Creates 1..100 links at once, all or none: every bad item is reported in one 422 "
-    "(`loc` names its index), a taken or repeated alias is a 409. Signed-in callers only.",
+    "(`loc` names its index), a taken or repeated alias is a 409. Signed-in callers only; each link "
+    "counts against `shortener.create.user`.",
     response_model=LinkList,
-    responses=_ok({"items": [EXAMPLE]}, 401, 409, 413, 415, 422, code=201),
+    responses={**_ok({"items": [EXAMPLE]}, 401, 409, 413, 415, 422, code=201), **rate_limit_responses()},
 )
 async def create_links(
     data: LinkBulkCreate,
@@ -271,6 +277,7 @@ async def create_links(
     settings: SettingsDep,
     principal: CurrentPrincipal,
 ) -> LinkList:
+    await check_rate_limit(request, CREATE_PER_USER, str(principal.user_id), cost=len(data.links))
     shortener = shortener_of(request)
     links = await service.create_links(
         session, data.links, owner_id=principal.user_id, policy=shortener.policy
