@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.main import create_app
+from sixty.shortener.context import Shortener
 from sixty.shortener.models import LinkClick, ShortLink
-from sixty.shortener.setup import Shortener
 from tests.factories.auth import bearer, create_user, sign_in
 
 # Public addresses written as IP literals: the tests need no DNS.

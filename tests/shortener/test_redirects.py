@@ -10,8 +10,8 @@ from httpx import AsyncClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sixty.shortener.context import Shortener
 from sixty.shortener.models import ShortLink
-from sixty.shortener.setup import Shortener
 from tests.shortener.conftest import PUBLIC, shorten
 
 
@@ -177,3 +177,31 @@ def test_the_cache_is_bounded_and_expires() -> None:
     expired = LinkCache(ttl=0, size=10)
     expired.put("a", MISSING)
     assert expired.get("a") is None
+
+
+async def test_a_password_form_has_a_size_limit(client: AsyncClient) -> None:
+    link = await shorten(client, password="open sesame")
+    path = f"/s/{link['code']}"
+    big = await client.post(path, data={"password": "x" * 5000})
+    assert big.status_code == 413
+    assert big.headers["content-type"] == "application/problem+json"
+    crowded = await client.post(
+        path,
+        content="&".join(f"f{i}=1" for i in range(10)) + "&password=open+sesame",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert crowded.status_code == 403
+    latin = await client.post(
+        path, content=b"password=\xff", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert latin.status_code == 403
+
+
+async def test_the_fast_path_leaves_other_paths_and_methods_to_the_router(client: AsyncClient) -> None:
+    link = await shorten(client)
+    assert (await client.delete(f"/s/{link['code']}")).status_code == 405
+    assert (await client.get(f"/s/{link['code']}/more")).status_code == 404
+    assert (await client.get("/s/")).status_code == 404
+    response = await client.get(f"/s/{link['code']}")
+    assert response.headers["x-request-id"]  # still inside the request context
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -19,7 +19,7 @@ from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.main import create_app
 from sixty.shortener.clicks import browser_of, referrer_host
-from sixty.shortener.setup import Shortener
+from sixty.shortener.context import Shortener
 from tests.factories.auth import bearer, create_user, sign_in
 from tests.shortener.conftest import click_count, shorten
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import html
 import io
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
 import segno
 from fastapi import Path, Query, Request, Response, status
 from pydantic.config import JsonDict
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sixty.core.deps import ReaderDep, SessionDep, SettingsDep
-from sixty.core.errors import Forbidden, Gone, problem_responses
+from sixty.core.errors import ContentTooLarge, Forbidden, Gone, problem_responses
 from sixty.core.i18n import N_, _, current_locale
 from sixty.core.pagination import PageParamsDep
 from sixty.core.ratelimit import check_rate_limit, client_ip, rate_limit_responses, rate_policy
@@ -26,6 +29,7 @@ from sixty.core.reader import Row, SessionReader
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal, OptionalPrincipal
 from sixty.shortener import service
+from sixty.shortener.context import Shortener
 from sixty.shortener.schemas import (
     EXAMPLE,
     STATS_EXAMPLE,
@@ -38,7 +42,6 @@ from sixty.shortener.schemas import (
     LinkStats,
     LinkUpdate,
 )
-from sixty.shortener.setup import Shortener
 
 router = module_router("", "shortener")
 
@@ -83,6 +86,8 @@ def to_read(request: Request, base: str | None, row: Row) -> LinkRead:
 
 # --- the redirect ----------------------------------------------------------------------------------
 
+MAX_FORM_BYTES = 4096
+MAX_FORM_FIELDS = 5
 FORM_PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="robots" content="noindex">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
@@ -114,11 +119,21 @@ def wants_html(request: Request) -> bool:
 
 
 async def posted_password(request: Request) -> str | None:
+    """The form's `password`, read with a small limit of its own (the fast path runs before the app's
+    body limit)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return None
-    form = await request.form(max_files=0, max_fields=5)
-    value = form.get("password")
-    return value if isinstance(value, str) else None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise ContentTooLarge(N_("The form is larger than {limit} bytes."), limit=MAX_FORM_BYTES)
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    values = fields.get("password")
+    return values[0] if values else None
 
 
 async def follow(request: Request) -> Response:
@@ -160,8 +175,53 @@ async def follow(request: Request) -> Response:
     )
 
 
-# Served before the documented routes below (FastAPI keeps the order routes are added in).
+# Served before the documented routes below (FastAPI keeps the order routes are added in); in the
+# app, `RedirectFastPath` answers these paths before the router is reached.
 router.routes.append(Route("/s/{code}", follow, methods=["GET", "HEAD", "POST"], include_in_schema=False))
+FAST_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+
+class RedirectFastPath:
+    """Pure ASGI: `GET|HEAD|POST /s/{code}` straight to `follow`, errors through the app's own
+    exception handlers (so they are the same problem documents); anything else passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in FAST_METHODS
+            or not scope["path"].startswith("/s/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        code = scope["path"][3:]
+        if not code or "/" in code:
+            await self.app(scope, receive, send)
+            return
+        scope["path_params"] = {"code": code}
+        request = Request(scope, receive, send)
+        try:
+            response = await follow(request)
+        except Exception as error:
+            handler = _handler_for(request, error)
+            if handler is None:
+                raise
+            response = await handler(request, error)
+        await response(scope, receive, send)
+
+
+def _handler_for(
+    request: Request, error: Exception
+) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+    handlers = request.app.exception_handlers
+    for cls in type(error).__mro__:
+        if cls in handlers:
+            handler: Callable[[Request, Exception], Awaitable[Response]] = handlers[cls]
+            return handler
+    return None
+
 
 REDIRECT_RESPONSES: dict[int | str, Any] = {
     302: {"description": "The link's target in `Location` (301, 302 or 307, as the link says)."},

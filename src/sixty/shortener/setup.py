@@ -1,11 +1,11 @@
-"""Wires the shortener into the app: the link policy, the redirect cache and resolver, and the
-click recorder, whose periodic flush runs while the app does and which is flushed on shutdown."""
+"""Wires the shortener into the app: the link policy, the redirect cache and resolver, the
+redirect's fast path, and the click recorder, whose periodic flush runs while the app does and
+which is flushed on shutdown."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,19 +14,10 @@ from sixty.core.config import Settings
 from sixty.core.db import Database
 from sixty.modules import StartupHook
 from sixty.shortener.clicks import ClickRecorder, CountryLookup
+from sixty.shortener.context import Shortener
 from sixty.shortener.redirects import LinkCache, LinkResolver
+from sixty.shortener.router import RedirectFastPath
 from sixty.shortener.service import LinkPolicy
-
-
-@dataclass(frozen=True)
-class Shortener:
-    policy: LinkPolicy
-    resolver: LinkResolver
-    clicks: ClickRecorder
-
-    @property
-    def cache(self) -> LinkCache:
-        return self.resolver.cache
 
 
 def install(app: FastAPI, settings: Settings) -> StartupHook | None:
@@ -43,6 +34,9 @@ def install(app: FastAPI, settings: Settings) -> StartupHook | None:
         ),
     )
     app.state.shortener = shortener
+    # `/s/{code}` skips the router: matched last among a hundred-odd routes, it would spend more on
+    # matching than on the redirect itself. The middleware sits inside the request context.
+    app.add_middleware(RedirectFastPath)
     inner = app.router.lifespan_context
     every = settings.shortener_click_flush_interval.total_seconds()
 
