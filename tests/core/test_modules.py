@@ -36,6 +36,7 @@ def test_registry_lists_each_module_once() -> None:
         "feedback",
         "calculator",
         "convert",
+        "shortener",
     ]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}

@@ -254,10 +254,12 @@ async def follow_documented(code: RedirectCode) -> None:  # the Starlette route 
     summary="Unlock a password-protected link",
     description="The form's POST (`application/x-www-form-urlencoded`, field `password`): with the right "
     "password, a 303 to the target (counted as a visit). A wrong or missing password is a 403 (the form "
-    "again, for a browser). Limited per client address and link (`shortener.unlock.ip`).",
+    "again, for a browser). Limited per client address and link (`shortener.unlock.ip`). A link "
+    "without a password answers a POST as it answers a GET.",
     status_code=303,
     responses={
         303: {"description": "The link's target in `Location`."},
+        302: {"description": "A link without a password redirects a POST as a GET (301, 302 or 307)."},
         **problem_responses(403, 404, 410, 413, 415, 422),
         **rate_limit_responses(),
     },
