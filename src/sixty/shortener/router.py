@@ -268,11 +268,7 @@ async def follow_documented(code: RedirectCode) -> None:  # the Starlette route 
         "requestBody": {
             "content": {
                 "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"password": {"type": "string"}},
-                        "required": ["password"],
-                    }
+                    "schema": {"type": "object", "properties": {"password": {"type": "string"}}}
                 }
             }
         }
