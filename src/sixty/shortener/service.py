@@ -36,7 +36,8 @@ CODE_ATTEMPTS = 8
 # Aliases that would read as part of the site, or be mistaken for it (compared case-insensitively).
 RESERVED = frozenset(
     {
-        "about", "account", "admin", "api", "app", "assets", "auth", "blog", "bulk", "dashboard", "docs", "favicon",
+        "about", "account", "admin", "api", "app", "assets", "auth", "blog", "bulk", "dashboard", "docs",
+        "favicon",
         "health", "healthz", "help", "home", "index", "links", "login", "logout", "metrics", "new",
         "openapi", "password", "qr", "readyz", "redoc", "register", "robots", "root", "s", "settings",
         "signin", "signup", "static", "stats", "support", "www",
