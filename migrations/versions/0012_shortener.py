@@ -1,5 +1,5 @@
 """URL shortener: short links (unique code, optional owner, expiry, visit cap, password hash) and
-their clicks (written in batches; per day, referrer host, country, browser, bot flag).
+their clicks (written in batches, aggregated per day, referrer host, country, browser and bot flag).
 
 Revision ID: 0012
 Revises: 0011
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("browser", sa.String(length=64), nullable=True),
         sa.Column("bot", sa.Boolean(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["link_id"],
             ["short_link.id"],

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet  # type: ignore[import-untyped]
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.core.config import Settings
@@ -20,6 +21,7 @@ from sixty.core.db import Database
 from sixty.main import create_app
 from sixty.shortener.clicks import browser_of, referrer_host
 from sixty.shortener.context import Shortener
+from sixty.shortener.models import LinkClick
 from tests.factories.auth import bearer, create_user, sign_in
 from tests.shortener.conftest import click_count, shorten
 
@@ -51,6 +53,11 @@ async def test_clicks_are_buffered_then_counted(
 
     assert await shortener.clicks.flush(db) == 5
     assert shortener.clicks.buffer == []
+    rows = (
+        await session.execute(select(LinkClick.browser, LinkClick.clicks).order_by(LinkClick.clicks))
+    ).all()
+    assert len(rows) == 4  # aggregated: the two Firefox visits from one referrer host share a row
+
     stats = (await client.get("/api/links/counted/stats", headers=owner)).json()
     assert stats["code"] == "counted"
     assert stats["clicks"] == 4
@@ -133,10 +140,11 @@ async def test_clicks_are_flushed_periodically(
         link = await shorten(client)
         await client.get(f"/s/{link['code']}")
         recorder = app.state.shortener.clicks
-        for _ in range(200):
-            if not recorder.buffer:
+        for _ in range(500):
+            if recorder.written:
                 break
             await asyncio.sleep(0.01)
+        assert recorder.written == 1
         assert recorder.buffer == []
         assert await click_count(session) == 1
 

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ class ClickRecorder:
         self.countries = countries
         self.buffer: list[Click] = []
         self.dropped = 0
+        self.written = 0  # clicks written since start (what a test or a metric can watch)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -102,21 +104,35 @@ class ClickRecorder:
         self.buffer.append((link_id, utcnow(), referrer, user_agent, address))
 
     def _rows(self, clicks: Sequence[Click]) -> list[dict[str, Any]]:
-        rows = []
+        """The batch aggregated: one row per link and (day, referrer host, country, browser, bot)."""
+        counts: Counter[tuple[uuid.UUID, date, str | None, str | None, str | None, bool]] = Counter()
+        first: dict[tuple[uuid.UUID, date, str | None, str | None, str | None, bool], datetime] = {}
         for link_id, moment, referrer, user_agent, address in clicks:
             browser, bot = browser_of(user_agent)
-            rows.append(
-                {
-                    "link_id": link_id,
-                    "clicked_at": moment,
-                    "day": moment.date(),
-                    "referrer_host": referrer_host(referrer),
-                    "country": self.countries.country(address),
-                    "browser": browser[:64] if browser else None,
-                    "bot": bot,
-                }
+            key = (
+                link_id,
+                moment.date(),
+                referrer_host(referrer),
+                self.countries.country(address),
+                browser[:64] if browser else None,
+                bot,
             )
-        return rows
+            counts[key] += 1
+            first.setdefault(key, moment)
+        return [
+            {
+                "link_id": link_id,
+                "clicked_at": first[key],
+                "day": day,
+                "referrer_host": host,
+                "country": country,
+                "browser": browser,
+                "bot": bot,
+                "clicks": count,
+            }
+            for key, count in counts.items()
+            for link_id, day, host, country, browser, bot in (key,)
+        ]
 
     async def flush(self, db: Database) -> int:
         """Write what is buffered; answers how many clicks were written."""
@@ -137,6 +153,7 @@ class ClickRecorder:
                 logger.exception("writing clicks failed; they are kept for the next flush")
                 self.buffer[:0] = clicks[: max(0, self.max_buffer - len(self.buffer))]
                 return 0
+            self.written += written
             return written
 
     async def _write(self, db: Database, rows: list[dict[str, Any]]) -> int:
@@ -153,7 +170,7 @@ class ClickRecorder:
             for start in range(0, len(rows), BATCH):
                 await session.execute(insert(LinkClick), rows[start : start + BATCH])
             await session.commit()
-            return len(rows)
+            return sum(row["clicks"] for row in rows)
 
     def start(self, db: Database, every: float) -> None:
         async def run() -> None:

@@ -30,7 +30,8 @@ class ShortLink(UUIDPrimaryKey, Timestamps, Base):
 
 
 class LinkClick(Base):
-    """One redirect served; bots (by their user agent) are kept, flagged, and counted apart."""
+    """Redirects served, aggregated per flush: one row per link and (day, referrer host, country,
+    browser, bot) seen in that batch, with how many. Bots (by their user agent) are counted apart."""
 
     __tablename__ = "short_link_click"
 
@@ -42,5 +43,6 @@ class LinkClick(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     browser: Mapped[str | None] = mapped_column(String(64))
     bot: Mapped[bool] = mapped_column(default=False)
+    clicks: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (Index("ix_short_link_click_link_id_day", "link_id", "day"),)

@@ -323,7 +323,7 @@ async def link_exists(reader: Reader, code: str) -> bool:
     return await reader.one(LINK_ID_BY_CODE, code=code) is not None
 
 
-_CLICKS = func.count().label("clicks")
+_CLICKS = func.sum(LinkClick.clicks).label("clicks")
 _OF_LINK = LinkClick.link_id == bindparam("link_id", type_=Uuid())
 _HUMAN = LinkClick.bot.is_(False)
 CLICK_TOTALS = select(LinkClick.bot, _CLICKS).where(_OF_LINK).group_by(LinkClick.bot)
