@@ -559,6 +559,95 @@ def bench_blog(
     return runs
 
 
+# --- shortener redirects (B10) --------------------------------------------------------------------
+
+REDIRECT_SCRIPT = BENCH_DIR / "redirect.lua"
+REDIRECT_LINKS = 100_000
+# `GET /s/{code}` over REDIRECT_LINKS seeded links: 1,000 of them take the traffic, then all uniformly.
+REDIRECT_SCENARIOS = (
+    ("redirect-hot", 1_000, Target(min_ratio=0.15, max_p99_ms=50.0)),
+    ("redirect-uniform", REDIRECT_LINKS, Target(min_ratio=0.05, max_p99_ms=50.0)),
+)
+
+
+HTTP_FOUND = 302
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+def redirect_status(url: str) -> int:
+    """The status `url` answers, without following a redirect (the seeded targets are not ours)."""
+    try:
+        urllib.request.build_opener(_NoRedirect).open(url, timeout=5)
+    except urllib.error.HTTPError as error:
+        return error.code
+    return HTTP_OK
+
+
+def bench_redirects(
+    label: str, env: dict[str, str], options: Options, tools: Tools, bare: Baseline
+) -> list[Run]:
+    log(label, f"seeding {REDIRECT_LINKS:,} short links...")
+    command = [PYTHON, str(BENCH_DIR / "seed_links.py"), "--count", str(REDIRECT_LINKS)]
+    done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"[{label}] link seeding failed ({done.returncode}); see its output above")
+    runs = []
+    with serve(label, APP, env, tools, name="redirects") as base_url:
+        status = redirect_status(base_url + "/s/b000000")
+        if status != HTTP_FOUND:
+            raise BenchError(f"[{label}] /s/b000000 answered {status}, not a 302")
+        for name, links, target in REDIRECT_SCENARIOS:
+            load = Load(options.connections, ("-s", str(REDIRECT_SCRIPT)), (str(links),))
+            result = measure(label, name, base_url + "/s/", options, tools, load)
+            runs.append(
+                to_run(
+                    label,
+                    name,
+                    f"/s/{{one of {links:,} codes}}",
+                    result,
+                    connections=options.connections,
+                    target=target,
+                    bare_rps=bare.requests_per_s,
+                    baseline=bare,
+                )
+            )
+    return runs
+
+
+def benchmark_redirects(options: Options) -> int:
+    """`run.py --redirects-only`: the bare ceiling and the redirect scenarios on each backend."""
+    ensure_cpus()
+    tools = Tools(wrk=ensure_tool("wrk", "wrk"), taskset=ensure_tool("taskset", "util-linux"))
+    skipped: dict[str, str] = {}
+    bare = bench_bare(options, tools, base_env())
+    ceiling = Baseline(f"{bare.backend}/{bare.scenario}", bare.requests_per_s)
+    runs = [bare]
+    for backend in check_postgres(options, skipped):
+        if backend == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="sixty-bench-") as data_dir:
+                env = base_env()
+                env.update(
+                    SIXTY_DATA_DIR=data_dir, SIXTY_DATABASE_URL=f"sqlite+aiosqlite:///{data_dir}/sixty.db"
+                )
+                migrate("sqlite", env)
+                runs += bench_redirects("sqlite", env, options, tools, ceiling)
+        else:
+            env = base_env()
+            env["SIXTY_DATABASE_URL"] = fresh_postgres(postgres_admin_url())
+            migrate("postgres", env)
+            runs += bench_redirects("postgres", env, options, tools, ceiling)
+    print_table(runs)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / "redirects.json"
+    path.write_text(json.dumps({"skipped": skipped, "runs": [asdict(run) for run in runs]}, indent=2) + "\n")
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return 1 if options.strict and any(run.met is False or has_errors(run) for run in runs) else 0
+
+
 # --- backends --------------------------------------------------------------------------------------
 
 
@@ -876,6 +965,7 @@ def bench_app(label: str, env: dict[str, str], options: Options, tools: Tools, b
         seed_todos(label, base_url, token)
         runs = bench_scenarios(label, base_url, APP_SCENARIOS, note_id, options, tools, bare, token=token)
         runs += bench_blog(label, base_url, blog, options, tools, bare)
+    runs += bench_redirects(label, env, options, tools, bare)
     # Another server, same database and keys: the token signed above is good there too.
     with serve(label, AUTH_APP, env, tools, name="auth") as base_url:
         runs += bench_scenarios(label, base_url, AUTH_SCENARIOS, note_id, options, tools, bare, token=token)
@@ -1163,6 +1253,8 @@ def main(argv: list[str] | None = None) -> int:
         if arg != "--files-only" and "--file-mib" not in argv[max(index - 1, 0) : index + 1]
     ]
     try:
+        if "--redirects-only" in argv:  # the shortener's scenarios alone
+            return benchmark_redirects(parse_options([arg for arg in argv if arg != "--redirects-only"]))
         status = 0 if files_only else benchmark(parse_options(argv))
     except BenchError as error:
         print(f"\nbenchmark failed: {error}", file=sys.stderr)

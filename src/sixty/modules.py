@@ -176,6 +176,16 @@ MODULES: tuple[Module, ...] = (
         has_setup=True,
         roadmap=("I14",),
     ),
+    Module(
+        "shortener",
+        "URL shortener: random codes or custom aliases, expiry by date or visit count, 301/302/307, "
+        "password-protected links, QR codes, click statistics, targets checked against private networks; "
+        "redirects at `/s/{code}`.",
+        depends=("auth",),
+        has_models=True,
+        has_setup=True,
+        roadmap=("B10",),
+    ),
 )
 
 BY_NAME = {module.name: module for module in MODULES}

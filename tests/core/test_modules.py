@@ -38,6 +38,7 @@ def test_registry_lists_each_module_once() -> None:
         "convert",
         "portfolio",
         "images",
+        "shortener",
     ]
     assert len(set(names)) == len(names)
     assert {name: module.name for name, module in BY_NAME.items()} == {name: name for name in names}

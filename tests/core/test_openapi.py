@@ -98,6 +98,7 @@ def test_each_module_has_a_tag(app: FastAPI) -> None:
         "convert",
         "portfolio",
         "images",
+        "shortener",
     ]
 
 

@@ -634,6 +634,35 @@ class Settings(BaseSettings):
         default=timedelta(days=7), gt=timedelta(0), description="Longest lifetime of a variant link."
     )
 
+    # shortener (B10)
+    shortener_code_length: int = Field(
+        default=7, ge=5, le=20, description="Characters of a random short code (55-letter alphabet)."
+    )
+    shortener_allow_private_targets: bool = Field(
+        default=False,
+        description="Let links lead to loopback, private and link-local addresses (intranet shorteners).",
+    )
+    shortener_resolve_timeout: float = Field(
+        default=3.0, gt=0, le=30, description="Seconds to resolve a target's host name before refusing it."
+    )
+    shortener_cache_ttl: Duration = Field(
+        default=timedelta(seconds=30),
+        ge=timedelta(0),
+        description="How long a process serves a link from memory; edits reach other processes within it.",
+    )
+    shortener_cache_size: int = Field(
+        default=100_000, ge=0, description="Links kept in each process's redirect cache (0: no cache)."
+    )
+    shortener_click_flush_interval: Duration = Field(
+        default=timedelta(seconds=2), gt=timedelta(0), description="How often buffered clicks are written."
+    )
+    shortener_click_buffer_max: int = Field(
+        default=100_000, ge=1, description="Clicks held between writes; more are dropped, and logged."
+    )
+    shortener_geoip_database: Path | None = Field(
+        default=None, description="A MaxMind .mmdb country (or city) database: clicks get a country."
+    )
+
     @field_validator("ratelimit_policies", mode="before")
     @classmethod
     def _parse_rate_limits(cls, value: object) -> object:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import argon2
 from fastapi import Depends, Header, Path, Query, Request, Response, status
@@ -54,7 +54,7 @@ from sixty.files.management_schemas import (
     VersionList,
     VersionRead,
 )
-from sixty.files.schemas import EXAMPLE, FilePage, FileRead, FileSort
+from sixty.files.schemas import CONTENT_RESPONSES, EXAMPLE, FilePage, FileRead, FileSort
 
 router = module_router("", "files")
 CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
@@ -74,16 +74,6 @@ RAW_BODY = {
         "required": True,
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
-}
-CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The bytes.",
-        "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}, "example": "..."}
-        },
-    },
-    206: {"description": "The range asked for."},
-    304: {"description": "`If-None-Match` names the current ETag: not sent again."},
 }
 
 

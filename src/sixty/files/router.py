@@ -52,6 +52,7 @@ from sixty.files.names import InvalidName, clean_name
 from sixty.files.preview_router import preview_router
 from sixty.files.resumes.router import with_resumes
 from sixty.files.schemas import (
+    CONTENT_RESPONSES,
     EXAMPLE,
     LINK_EXAMPLE,
     PRESIGNED_EXAMPLE,
@@ -345,19 +346,6 @@ def download_headers(*, filename: str, content_type: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-cache",
     }
-
-
-CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The bytes, as the file's sniffed type.",
-        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
-    },
-    206: {
-        "description": "The range asked for (`multipart/byteranges` for several).",
-        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
-    },
-    304: {"description": "`If-None-Match` names the current ETag: not sent again."},
-}
 
 
 @router.get(

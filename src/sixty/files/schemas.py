@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
@@ -133,3 +133,17 @@ class TusUploadRead(BaseModel):
     offset: int
     expires_at: datetime
     file: FileRead | None = Field(default=None, description="The stored file, once the upload is complete.")
+
+
+# The responses of every route that sends a file's bytes (its current content or a version).
+CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The bytes, as the file's sniffed type.",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
+    },
+    206: {
+        "description": "The range asked for (`multipart/byteranges` for several).",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}, "example": "..."}},
+    },
+    304: {"description": "`If-None-Match` names the current ETag: not sent again."},
+}
