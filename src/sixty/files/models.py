@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sixty.core.models import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -37,7 +37,10 @@ class Blob(UUIDPrimaryKey, Base):
 class StoredFile(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "files_file"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    # `Uuid` spelled out on columns that point at another module's table: a foreign key alone takes
+    # its type from that table once it is imported, so a bindparam built from `.type` before then
+    # would have none.
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"))
     namespace: Mapped[str] = mapped_column(String(40), default="files")
     # The client's name for it, sanitised (files/names.py): metadata only, never part of a path.
     name: Mapped[str] = mapped_column(String(255))
@@ -60,7 +63,9 @@ class StoredFile(UUIDPrimaryKey, Timestamps, Base):
 class Upload(UUIDPrimaryKey, Base):
     __tablename__ = "files_upload"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))  # "tus" or "presigned"
     namespace: Mapped[str] = mapped_column(String(40), default="files")
     name: Mapped[str] = mapped_column(String(255))
@@ -106,7 +111,7 @@ class Folder(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "files_folder"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("files_folder.id", ondelete="RESTRICT"), index=True
     )
@@ -140,7 +145,7 @@ class Share(UUIDPrimaryKey, Base):
     __tablename__ = "files_share"
 
     file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files_file.id", ondelete="CASCADE"), index=True)
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime | None]
@@ -155,7 +160,7 @@ class QuotaAccount(Base):
     __tablename__ = "files_account"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth_user.id", ondelete="CASCADE"), primary_key=True
+        Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"), primary_key=True
     )
 
 
@@ -166,7 +171,9 @@ class QuotaHold(UUIDPrimaryKey, Base):
 
     __tablename__ = "files_quota_hold"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"), index=True
+    )
     size: Mapped[int] = mapped_column(BigInteger)
     upload_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("files_upload.id", ondelete="CASCADE"), index=True
@@ -194,7 +201,7 @@ class ResumePosition(UUIDPrimaryKey, Timestamps, Base):
 class Resume(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "files_resume"
 
-    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    candidate_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("auth_user.id", ondelete="CASCADE"))
     position_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("files_resume_position.id", ondelete="CASCADE"), index=True
     )
