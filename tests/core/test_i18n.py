@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -141,3 +144,32 @@ def test_catalog_translates_every_message_of_the_template(locale: str) -> None:
         if not fits:
             problems.append(f"placeholders of {message.id!r}: {found} instead of {sorted(expected)}")
     assert not problems, f"{locale}: " + "\n".join(problems)
+
+
+def test_the_template_holds_every_message_of_the_code(tmp_path: Path) -> None:
+    """`make messages` was run after the last change to a message: the committed template (and so
+    the completeness check above) covers every `_()` / `N_()` in the code."""
+    root = Path(__file__).resolve().parents[2]
+    extracted = tmp_path / "current.pot"
+    pybabel = Path(sys.executable).parent / "pybabel"
+    command = [
+        str(pybabel),
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_",
+        "-k",
+        "N_",
+        "--no-location",
+        "-o",
+        str(extracted),
+        ".",
+    ]
+    subprocess.run(command, cwd=root, check=True, capture_output=True, timeout=120)
+    current = {message.id for message in _read_catalog(str(extracted)) if message.id}
+    committed = {message.id for message in _read_catalog(str(LOCALES_DIR / "sixty.pot")) if message.id}
+    assert current - committed == set(), "run `make messages` and translate the new entries"
+    assert committed - current == set(), (
+        "run `make messages`: the template lists messages the code no longer has"
+    )
