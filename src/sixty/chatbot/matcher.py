@@ -41,7 +41,9 @@ PATTERN_FLAGS = regex.IGNORECASE
 MAX_PATTERN_CHARS = 200
 # A pattern must answer each probe within this on the machine that writes it.
 PROBE_TIMEOUT_SECONDS = 0.05
-PROBE_LENGTH = 200
+# As long as the longest message (schemas.MAX_MESSAGE_CHARS): a pattern that is only polynomially
+# slow (cubic, say) can pass a short probe and still stall on a long message.
+PROBE_LENGTH = 1000
 # Words no pattern of a real intent looks for: a pattern that matches them matches any message.
 NEUTRAL_MESSAGE = "qzxwv jkqzp"
 # The share of a message's pattern budget one search may take.
