@@ -200,6 +200,11 @@ class SignedUrls:
         return signed
 
 
+# The policy sent with every download of stored bytes: nothing in them may load, run or reach out,
+# even when a browser renders them (a sandboxed, resource-less document).
+DOWNLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """RFC 6266: an ASCII fallback name (quotes, backslashes and non-ASCII replaced) and the
     exact name as RFC 8187 `filename*`."""

@@ -27,7 +27,7 @@ from sixty.core.ratelimit import rate_limit, rate_limit_responses, rate_policy
 from sixty.core.reader import Row
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal
-from sixty.core.storage import StorageDep, content_disposition
+from sixty.core.storage import DOWNLOAD_CSP, StorageDep, content_disposition
 from sixty.files import management, quota, service
 from sixty.files.management_schemas import (
     FOLDER_EXAMPLE,
@@ -67,7 +67,6 @@ SharePassword = Annotated[
     Header(alias="X-Share-Password", max_length=200, description="The link's password, if it has one."),
 ]
 SHARE_PER_IP = rate_policy("files.share.ip", "60/minute")
-DOWNLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 FILE_PAGE_EXAMPLE = {"items": [EXAMPLE], "next_cursor": None}
 RAW_BODY = {
     "requestBody": {

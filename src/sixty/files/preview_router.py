@@ -15,13 +15,12 @@ from sixty.core.errors import problem_responses
 from sixty.core.ranges import serve_bytes
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal
-from sixty.core.storage import StorageDep, content_disposition
+from sixty.core.storage import DOWNLOAD_CSP, StorageDep, content_disposition
 from sixty.files import preview_service, service
 
 preview_router = module_router("", "files")
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
 # A preview is data: shown inline, never a page of ours.
-PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 class PreviewStatus(BaseModel):
@@ -131,7 +130,7 @@ async def get_preview(
         last_modified=modified,
         headers={
             "Content-Disposition": content_disposition(f"preview.{extension}", inline=True),
-            "Content-Security-Policy": PREVIEW_CSP,
+            "Content-Security-Policy": DOWNLOAD_CSP,
             "Cache-Control": "private, no-cache",
         },
     )

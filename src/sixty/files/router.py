@@ -37,6 +37,7 @@ from sixty.core.reader import Row
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal
 from sixty.core.storage import (
+    DOWNLOAD_CSP,
     InvalidSignature,
     ObjectTooLarge,
     SignatureExpired,
@@ -72,7 +73,6 @@ CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
 MULTIPART_SLACK = 1024 * 1024  # part headers and boundaries on top of the files themselves
 # Downloads are data, never a page of ours: no script, no plugin, no same-origin anything.
-DOWNLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 FIELD = "file"
 
 

@@ -36,7 +36,7 @@ from sixty.core.ranges import serve_bytes
 from sixty.core.ratelimit import rate_limit, rate_limit_responses, rate_policy
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal
-from sixty.core.storage import StorageDep, content_disposition
+from sixty.core.storage import DOWNLOAD_CSP, StorageDep, content_disposition
 from sixty.images import codec, service
 from sixty.images.schemas import (
     FORMATS_EXAMPLE,
@@ -60,7 +60,6 @@ FORM_SLACK = 64 * 1024  # the form fields, part headers and boundaries beside th
 MAX_FIELDS = 16
 MAX_FIELD_BYTES = 1024
 # An image is data, never a page of ours.
-IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 async def get_workers(request: Request) -> service.ImageWorkers:
@@ -261,7 +260,7 @@ async def compress(request: Request, settings: SettingsDep, workers: WorkersDep)
         "X-Original-Bytes": str(original),
         "X-Bytes-Saved": str(original - len(result.data)),
         "Content-Disposition": content_disposition(f"{stem}.{result.codec.extension}", inline=True),
-        "Content-Security-Policy": IMAGE_CSP,
+        "Content-Security-Policy": DOWNLOAD_CSP,
         "Cache-Control": "no-store",
     }
     if result.quality is not None:
@@ -378,7 +377,7 @@ async def get_variant(
         headers={
             "Cache-Control": f"private, max-age={max_age}",
             "Content-Disposition": content_disposition(item.name, inline=True),
-            "Content-Security-Policy": IMAGE_CSP,
+            "Content-Security-Policy": DOWNLOAD_CSP,
             "X-Content-Type-Options": "nosniff",
         },
     )

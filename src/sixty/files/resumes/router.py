@@ -23,7 +23,7 @@ from sixty.core.ranges import serve_bytes
 from sixty.core.reader import Row
 from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal, Principal, require
-from sixty.core.storage import StorageDep, content_disposition
+from sixty.core.storage import DOWNLOAD_CSP, StorageDep, content_disposition
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
 from sixty.files.resumes import service
@@ -53,7 +53,6 @@ EmployerDep = Annotated[Principal, Depends(require(service.READ_PERMISSION))]
 ManagerDep = Annotated[Principal, Depends(require(service.MANAGE_PERMISSION))]
 MULTIPART_SLACK = 64 * 1024
 FIELD = "file"
-DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 async def rules(settings: SettingsDep) -> service.ResumeRules:
