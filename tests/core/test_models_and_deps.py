@@ -66,3 +66,18 @@ def test_asgi_entry_point_builds_the_app(monkeypatch: pytest.MonkeyPatch, tmp_pa
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         sys.modules.pop("sixty.asgi", None)
+
+
+async def test_a_new_row_is_created_and_updated_at_the_same_instant(session: AsyncSession) -> None:
+    # One flush of many rows goes through executemany; each row still gets one instant for both columns.
+    notes = [Note(title=f"same instant {n}", body="") for n in range(50)]
+    session.add_all(notes)
+    await session.flush()
+    for note in notes:
+        await session.refresh(note)
+        assert note.updated_at == note.created_at
+
+    notes[0].title = "edited"
+    await session.flush()
+    await session.refresh(notes[0])
+    assert notes[0].updated_at > notes[0].created_at

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, func
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so Alembic can alter them on every backend (SQLite included).
@@ -59,6 +60,14 @@ class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
+def _created_at(context: DefaultExecutionContext) -> datetime:
+    """A new row's updated_at: the same instant as its created_at, not a second clock reading."""
+    created_at = context.get_current_parameters().get("created_at")  # type: ignore[no-untyped-call]
+    return created_at if isinstance(created_at, datetime) else utcnow()
+
+
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        default=_created_at, onupdate=utcnow, server_default=func.now()
+    )
