@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import gc
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +11,10 @@ from httpx import AsyncClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sixty.shortener.clicks import ClickRecorder, CountryLookup
 from sixty.shortener.context import Shortener
 from sixty.shortener.models import ShortLink
+from sixty.shortener.redirects import CachedLink, LinkCache
 from tests.shortener.conftest import PUBLIC, shorten
 
 
@@ -58,8 +61,26 @@ async def test_a_cached_link_expires_on_time(client: AsyncClient, shortener: Sho
     cached = shortener.cache.get(link["code"])
     assert cached is not None
     # What is cached carries the expiry; each redirect compares it with the clock.
-    shortener.cache.put(link["code"], dataclasses.replace(cached, expires_at=datetime.now(UTC)))
+    shortener.cache.put(link["code"], cached._replace(expires_at=datetime.now(UTC)))
     assert (await client.get(f"/s/{link['code']}")).status_code == 410
+
+
+def test_cached_links_and_buffered_clicks_are_not_tracked_by_the_collector() -> None:
+    # Atomic values only: a full cache and click buffer add nothing to a garbage collection's pass.
+    cache = LinkCache(ttl=60, size=10_000)
+    recorder = ClickRecorder(max_buffer=10_000, countries=CountryLookup(None))
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(5_000):
+        link = CachedLink(uuid.uuid4().int, f"https://example.com/{n}", 302, None, None, None)
+        cache.put(f"c{n}", link)
+        recorder.record(link.id_int, "https://ref.example/", "Mozilla/5.0", "192.0.2.1")
+    gc.collect()
+    assert len(gc.get_objects()) - before < 1_000  # not the 10,000 of tracked tuples
+    cached = cache.get("c1")
+    assert cached is not None
+    assert cached.target == "https://example.com/1"
+    assert recorder.buffer[1][0] == cached.id.int
 
 
 async def test_the_visit_cap_is_exact_and_head_does_not_count(

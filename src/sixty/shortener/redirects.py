@@ -6,6 +6,11 @@ count: a capped link takes the atomic `UPDATE ... SET visits = visits + 1 WHERE 
 visits < max_visits RETURNING visits` on every visit, so its cap holds under concurrent hits
 whatever the cache says. Each process has its own cache; a change made through another process
 reaches this one within `SIXTY_SHORTENER_CACHE_TTL` (this process's changes evict at once).
+
+The cache holds each link as a plain tuple of atomic values (its id as an int, not a `uuid.UUID`),
+which CPython stops tracking for garbage collection (it never untracks a NamedTuple): a full cache
+of 100,000 links would otherwise add about 100 ms to every full collection, a pause each redirect
+in flight would wait out.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Uuid, bindparam, select, update
 
@@ -22,18 +27,21 @@ from sixty.core.db import Database
 from sixty.shortener.models import ShortLink
 
 
-@dataclass(frozen=True, slots=True)
-class CachedLink:
-    id: uuid.UUID
+class CachedLink(NamedTuple):
+    id_int: int  # the link's id as `uuid.UUID.int`: see the module's docstring
     target: str
     status: int
     expires_at: datetime | None
     max_visits: int | None
     password_hash: str | None
 
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.id_int)
+
 
 # A code known not to exist (cached for a short while, so a flood of misses costs no reads).
-MISSING = CachedLink(uuid.UUID(int=0), "", 0, None, None, None)
+MISSING = CachedLink(0, "", 0, None, None, None)
 MISSING_TTL = 5.0
 
 LINK_BY_CODE = select(
@@ -60,7 +68,7 @@ class LinkCache:
     def __init__(self, *, ttl: float, size: int) -> None:
         self.ttl = ttl
         self.size = size
-        self._entries: OrderedDict[str, tuple[float, CachedLink]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, tuple[Any, ...]]] = OrderedDict()
 
     def get(self, code: str) -> CachedLink | None:
         entry = self._entries.get(code)
@@ -70,13 +78,13 @@ class LinkCache:
             del self._entries[code]
             return None
         self._entries.move_to_end(code)
-        return entry[1]
+        return CachedLink._make(entry[1])
 
     def put(self, code: str, link: CachedLink) -> None:
         if self.size <= 0 or self.ttl <= 0:
             return
-        ttl = min(self.ttl, MISSING_TTL) if link is MISSING else self.ttl
-        self._entries[code] = (time.monotonic() + ttl, link)
+        ttl = min(self.ttl, MISSING_TTL) if link == MISSING else self.ttl
+        self._entries[code] = (time.monotonic() + ttl, tuple(link))
         self._entries.move_to_end(code)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
@@ -98,14 +106,14 @@ class LinkResolver:
         if link is None:
             link = await self.load(code)
             self.cache.put(code, link or MISSING)
-        return None if link is MISSING else link
+        return None if link == MISSING else link
 
     async def load(self, code: str) -> CachedLink | None:
         row = await self.db.reader.one(LINK_BY_CODE, code=code)
         if row is None:
             return None
         return CachedLink(
-            id=row["id"],
+            id_int=row["id"].int,
             target=row["target"],
             status=row["redirect_status"],
             expires_at=row["expires_at"],

@@ -162,7 +162,7 @@ async def follow(request: Request) -> Response:
     if method != "HEAD":
         headers = request.headers
         shortener.clicks.record(
-            link.id,
+            link.id_int,
             headers.get("referer"),
             headers.get("user-agent"),
             request.client.host if request.client else None,
