@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import literal, select, text
 
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
-from sixty.core.sqlite import LoopConnection, _Immediate, _is_read, connect_factory
+from sixty.core.sqlite import LoopConnection, _Immediate, _is_read, _takes_write_lock, connect_factory
 
 
 @pytest.fixture
@@ -70,6 +71,47 @@ async def test_rollback_discards_writes(connection: LoopConnection) -> None:
     await connection.execute("BEGIN")  # a read-only transaction ends on the loop
     await connection.rollback()
     await connection.commit()
+
+
+async def test_writes_wait_for_the_lock_off_the_loop_then_run_on_it(connection: LoopConnection) -> None:
+    loop_thread = threading.get_ident()
+    await connection.create_function("on_loop", 0, lambda: int(threading.get_ident() == loop_thread))
+    insert = "INSERT INTO item (name) VALUES (on_loop())"
+    await connection.execute(insert)  # autocommit: may wait for the lock, off the loop
+    await connection.execute("BEGIN")
+    await connection.execute(insert)  # the first write takes the lock, off the loop
+    await connection.execute(insert)  # then nothing can wait: on the loop
+    await connection.cursor().executemany(insert, [(), ()])
+    assert connection.holds_write_lock
+    await connection.commit()
+    assert not connection.holds_write_lock
+    await connection.execute("BEGIN IMMEDIATE")
+    await connection.execute(insert)
+    await connection.rollback()  # discarded, and the lock goes with it
+    assert not connection.holds_write_lock
+    await connection.execute("BEGIN")
+    await connection.execute("SAVEPOINT s")  # holds no lock yet
+    await connection.execute(insert)
+    await connection.commit()
+    cursor = await connection.execute("SELECT CAST(name AS INTEGER) FROM item ORDER BY id")
+    assert [row[0] for row in await cursor.fetchall()] == [0, 0, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("sql", "locks"),
+    [
+        ("BEGIN IMMEDIATE", True),
+        ("BEGIN EXCLUSIVE", True),
+        ("insert into x values (1)", True),
+        ("UPDATE x SET a = 1", True),
+        ("DELETE FROM x", True),
+        ("SAVEPOINT s", False),
+        ("RELEASE SAVEPOINT s", False),
+        ("PRAGMA journal_mode=WAL", False),
+    ],
+)
+def test_which_statements_hold_the_write_lock(sql: str, locks: bool) -> None:
+    assert _takes_write_lock(sql) is locks
 
 
 async def test_functions_and_isolation_level(connection: LoopConnection) -> None:

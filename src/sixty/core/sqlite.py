@@ -5,9 +5,16 @@ aiosqlite runs every call (cursor, execute, fetch, commit, close) on a helper
 thread and wakes the event loop for each result; a primary-key read costs a
 dozen such hops. In WAL mode readers never wait for locks, so here statements
 that only read run directly on the event loop thread (microseconds), and only
-work that can wait for the write lock or touch the disk (BEGIN IMMEDIATE,
-INSERT/UPDATE/DELETE, DDL, committing a transaction that wrote) goes to the
-connection's own thread, so one writer waiting for another never blocks the loop.
+work that can wait for the write lock or touch the disk goes to the connection's
+own thread, so one writer waiting for another never blocks the loop: taking the
+write lock (BEGIN IMMEDIATE, or the first write of a deferred transaction) and
+committing or rolling back a transaction that wrote (a commit can checkpoint).
+
+Once a transaction holds the write lock, its further statements cannot wait for
+a lock either, and run on the loop too. Python work in a second thread is no
+cheaper for the loop than its own: the thread holds the GIL, and each time the
+loop releases it (a socket send, a read) it waits up to the switch interval to
+get it back, so a long write in the thread stalled every request for 100-300 ms.
 Calls on one connection are never concurrent: SQLAlchemy awaits each in turn.
 """
 
@@ -25,9 +32,21 @@ T = TypeVar("T")
 _READ_ONLY_PREFIXES = ("SELECT", "BEGIN DEFERRED", "BEGIN;", "PRAGMA TABLE_INFO", "PRAGMA INDEX_LIST")
 
 
+# Statements that hold the write lock once they have run (a SAVEPOINT, say, may not).
+_WRITE_LOCKING_PREFIXES = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 def _is_read(sql: str) -> bool:
     head = sql.lstrip()[:20].upper()
     return head.startswith(_READ_ONLY_PREFIXES) or head == "BEGIN"
+
+
+def _begins(sql: str) -> bool:
+    return sql.lstrip()[:5].upper() == "BEGIN"
+
+
+def _takes_write_lock(sql: str) -> bool:
+    return sql.lstrip()[:20].upper().startswith(_WRITE_LOCKING_PREFIXES)
 
 
 class LoopCursor:
@@ -64,16 +83,25 @@ class LoopCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> LoopCursor:
-        if _is_read(sql):
+        connection = self._connection
+        if connection.holds_write_lock or _is_read(sql):
+            if _begins(sql):  # a new transaction holds no lock (the last may have ended in SQL)
+                connection._write_locked = False
             self._cursor.execute(sql, parameters)
         else:
-            self._connection._wrote = True
-            await self._connection._off_loop(self._cursor.execute, sql, parameters)
+            connection._wrote = True
+            await connection._off_loop(self._cursor.execute, sql, parameters)
+            connection._note_write_lock(sql)
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> LoopCursor:
-        self._connection._wrote = True
-        await self._connection._off_loop(self._cursor.executemany, sql, seq_of_parameters)
+        connection = self._connection
+        connection._wrote = True
+        if connection.holds_write_lock:
+            self._cursor.executemany(sql, seq_of_parameters)
+        else:
+            await connection._off_loop(self._cursor.executemany, sql, seq_of_parameters)
+            connection._note_write_lock(sql)
         return self
 
     async def fetchone(self) -> Any:
@@ -123,10 +151,20 @@ class LoopConnection:
         self._conn = conn
         self._connection = conn  # SQLAlchemy checks this is set before commit/rollback
         self._tx = _Immediate()
-        self._wrote = False
+        self._wrote = False  # the transaction has run a statement that may write
+        self._write_locked = False  # ... and holds the write lock: no statement of it can wait now
         # A thread of its own: a connection waiting for the write lock must never hold up
         # the lock holder's next statement (a shared pool deadlocks until busy_timeout).
         self._thread = thread
+
+    def _note_write_lock(self, sql: str) -> None:
+        # Outside a transaction (autocommit) a write lets the lock go as it ends.
+        self._write_locked = _takes_write_lock(sql) and self._conn.in_transaction
+
+    @property
+    def holds_write_lock(self) -> bool:
+        # A transaction an error rolled back (SQLITE_FULL, say) has let the lock go.
+        return self._write_locked and self._conn.in_transaction
 
     async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, partial(function, *args))
@@ -147,14 +185,14 @@ class LoopConnection:
 
     async def commit(self) -> None:
         if self._wrote:
-            self._wrote = False
+            self._wrote = self._write_locked = False
             await self._off_loop(self._conn.commit)
         else:
             self._conn.commit()
 
     async def rollback(self) -> None:
         if self._wrote:
-            self._wrote = False
+            self._wrote = self._write_locked = False
             await self._off_loop(self._conn.rollback)
         else:
             self._conn.rollback()
