@@ -28,6 +28,7 @@ from sixty.core.http import (
     UpstreamError,
     default_user_agent,
     parse_retry_after,
+    shared_ssl_context,
 )
 from sixty.main import create_app
 from tests.factories.fakes import local_server
@@ -397,3 +398,15 @@ async def test_the_app_has_one_client_built_from_settings_and_closes_it(settings
         assert client.user_agent == default_user_agent(own)
         assert "(+https://sixty.example)" in client.user_agent
     assert client._client.is_closed
+
+
+async def test_clients_share_one_ssl_context() -> None:
+    # Loading the CA bundle is the costly part of a client; a client per job must not repeat it.
+    first, second = HttpClient(), HttpClient()
+    try:
+        contexts = {id(client._client._transport._pool._ssl_context) for client in (first, second)}  # type: ignore[attr-defined]
+        assert contexts == {id(shared_ssl_context())}
+        assert shared_ssl_context().verify_mode.name == "CERT_REQUIRED"
+    finally:
+        await first.aclose()
+        await second.aclose()
