@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sixty.cli import EVENT_LOOP
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
@@ -171,6 +173,8 @@ def run(file_mib: int, parallel: int, parallel_mib: int) -> list[str]:
                 HOST,
                 "--port",
                 str(port),
+                "--loop",
+                EVENT_LOOP,
                 "--no-access-log",
             ],
             env=env,

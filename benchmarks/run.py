@@ -38,6 +38,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from sixty.cli import EVENT_LOOP  # the event loop `sixty serve` runs, so the bench serves the same way
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
@@ -372,7 +374,7 @@ def serve(
     """One uvicorn worker pinned to the server CPU; yields its base URL once /healthz answers.
     Its output goes to results/<label>[-<name>]-server.log."""
     port = free_port()
-    uvicorn = [PYTHON, "-m", "uvicorn", app, "--host", HOST, "--port", str(port)]
+    uvicorn = [PYTHON, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--loop", EVENT_LOOP]
     command = [tools.taskset, "-c", str(SERVER_CPU), *uvicorn, "--no-access-log", "--log-level", "warning"]
     log_path = RESULTS_DIR / f"{label}{'-' + name if name else ''}-server.log"
     log(label, f"starting {app} on port {port}...")

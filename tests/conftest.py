@@ -25,6 +25,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from sixty.cli import EVENT_LOOP
 from sixty.core import migrate
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
@@ -203,6 +204,7 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         # Limits of its own, like its database: one server's sign-ups must not use up the next's.
         env["SIXTY_RATELIMIT_PREFIX"] = f"{settings.ratelimit_prefix}{port}:"
     command = [sys.executable, "-m", "uvicorn", "sixty.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--loop", EVENT_LOOP]  # as `sixty serve` runs it
     log_path = tmp_path / "server.log"
     log = log_path.open("w")  # a file, not a pipe: an unread pipe fills up and stalls the server
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

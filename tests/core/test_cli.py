@@ -66,6 +66,21 @@ def test_parse_worker() -> None:
     assert args.handler is cli._worker
 
 
+@pytest.mark.usefixtures("parser_environment")
+def test_serve_hands_uvicorn_the_app_and_asyncio_loop(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options, app=app))
+    cli._serve(cli.build_parser().parse_args(["serve", "--no-migrate", "--port", "9001"]), settings)
+    assert seen["app"] == "sixty.asgi:app"
+    assert seen["port"] == 9001
+    assert seen["loop"] == "asyncio"  # see cli.EVENT_LOOP: uvloop admitted new connections one by one
+    assert seen["proxy_headers"] is True
+
+
 @pytest.mark.parametrize("argv", [[], ["unknown"], ["serve", "--port", "eighty"]])
 def test_parse_refuses_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
