@@ -155,8 +155,18 @@ class AsyncpgReader(_CompilingReader):
             await dialect.setup_asyncpg_json_codec(holder)
             await dialect.setup_asyncpg_jsonb_codec(holder)
 
+        class ReaderConnection(asyncpg.Connection):  # type: ignore[misc]
+            # No reset query when a connection goes back to the pool: the reader only runs single
+            # SELECTs (no SET, LISTEN or advisory lock to undo; an open transaction is still rolled
+            # back). The default `RESET ALL; UNLISTEN *; ...` cost a round trip per read, and
+            # took a pooled read from ~170 to ~430 us of the event loop.
+            def get_reset_query(self) -> str:
+                return ""
+
         # min_size=0: the app starts while the database is down; /readyz reports it.
-        pool = await asyncpg.create_pool(dsn, min_size=0, max_size=max_size, init=init)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=0, max_size=max_size, init=init, connection_class=ReaderConnection
+        )
         return cls(dialect, pool, pool=pool)
 
     async def one(self, statement: Executable, **params: Any) -> Row | None:
