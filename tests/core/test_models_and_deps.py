@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from datetime import datetime
@@ -62,7 +63,10 @@ def test_asgi_entry_point_builds_the_app(monkeypatch: pytest.MonkeyPatch, tmp_pa
         module = importlib.import_module("sixty.asgi")
         assert isinstance(module.app, FastAPI)
         assert module.settings.data_dir == tmp_path
+        # What start-up built is left out of garbage collections from then on.
+        assert gc.get_freeze_count() > 0
     finally:
+        gc.unfreeze()  # this process goes on running tests, whose garbage must be collected
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         sys.modules.pop("sixty.asgi", None)
