@@ -710,8 +710,15 @@ def limited_routes() -> APIRouter:
 
 
 def limited_settings(settings: Settings, **values: Any) -> Settings:
+    # A Redis timeout of 5 s, not the product's 0.25 s: with limits failing open, a connection slow
+    # to open on a busy machine let a request through and broke the exact counts tested here.
     return settings.model_copy(
-        update={"ratelimit_enabled": True, "ratelimit_prefix": f"sixty-test:{uuid4().hex}:", **values}
+        update={
+            "ratelimit_enabled": True,
+            "ratelimit_prefix": f"sixty-test:{uuid4().hex}:",
+            "ratelimit_timeout": 5.0,
+            **values,
+        }
     )
 
 
