@@ -20,7 +20,6 @@ from sixty.files import preview_service, service
 
 preview_router = module_router("", "files")
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
-# A preview is data: shown inline, never a page of ours.
 
 
 class PreviewStatus(BaseModel):

@@ -72,7 +72,6 @@ router = module_router("/api/files", "files")
 CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
 MULTIPART_SLACK = 1024 * 1024  # part headers and boundaries on top of the files themselves
-# Downloads are data, never a page of ours: no script, no plugin, no same-origin anything.
 FIELD = "file"
 
 

@@ -59,7 +59,6 @@ FIELD = "file"
 FORM_SLACK = 64 * 1024  # the form fields, part headers and boundaries beside the file
 MAX_FIELDS = 16
 MAX_FIELD_BYTES = 1024
-# An image is data, never a page of ours.
 
 
 async def get_workers(request: Request) -> service.ImageWorkers:
