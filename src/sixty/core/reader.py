@@ -145,6 +145,13 @@ class AsyncpgReader(_CompilingReader):
         super().__init__(dialect)
         self.executor = executor  # an asyncpg Pool, or one Connection in tests
         self.pool = pool
+        # Reads wait for a pooled connection here, first come first served. asyncpg's pool queues
+        # them in an asyncio.Queue, where a read arriving just as a connection comes back takes it
+        # before the reads already waiting, each of which then waits again at the back of the
+        # line: with more concurrent reads than connections, a few waited 100+ ms while most
+        # waited none (redirects over 100,000 links at 64 connections: p99 137 ms, 33 ms behind
+        # this gate).
+        self._gate = asyncio.Semaphore(pool.get_max_size() if pool is not None else 1)
 
     @classmethod
     async def open(cls, dialect: Any, dsn: str, *, max_size: int) -> AsyncpgReader:
@@ -171,12 +178,15 @@ class AsyncpgReader(_CompilingReader):
 
     async def one(self, statement: Executable, **params: Any) -> Row | None:
         compiled = self.compiled(statement)
-        raw = await self.executor.fetchrow(compiled.sql, *compiled.bind(params))
+        async with self._gate:
+            raw = await self.executor.fetchrow(compiled.sql, *compiled.bind(params))
         return None if raw is None else compiled.row(raw)
 
     async def all(self, statement: Executable, **params: Any) -> list[Row]:
         compiled = self.compiled(statement)
-        return [compiled.row(raw) for raw in await self.executor.fetch(compiled.sql, *compiled.bind(params))]
+        async with self._gate:
+            raws = await self.executor.fetch(compiled.sql, *compiled.bind(params))
+        return [compiled.row(raw) for raw in raws]
 
     async def close(self) -> None:
         if self.pool is not None:
