@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
-from sqlalchemy import literal, select, text
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.engine import make_url
 
 from sixty.core.config import Settings
@@ -59,5 +60,56 @@ async def test_pooled_reads_skip_the_reset_query_and_survive_errors(settings: Se
             await reader.one(FAILING)
         # The one connection went back usable, its failed statement rolled back.
         assert [await reader.one(ONE) for _ in range(3)] == [{"one": 1}] * 3
+    finally:
+        await reader.close()
+
+
+BACKEND = select(func.pg_backend_pid().label("pid"), func.pg_sleep(0.01).label("slept"))
+
+
+async def test_connections_stay_with_the_reader_up_to_the_pool_size(settings: Settings) -> None:
+    reader = await open_reader(settings, max_size=2)
+    try:
+        rows = await asyncio.gather(*(reader.one(BACKEND) for _ in range(12)))
+        assert len({row["pid"] for row in rows if row}) == 2  # twelve reads, two connections
+        assert len(reader._idle) == 2
+        assert reader.pool.get_idle_size() == 0  # both kept by the reader, between reads
+        later = await reader.one(BACKEND)
+        assert later is not None
+        assert later["pid"] in {row["pid"] for row in rows if row}
+    finally:
+        await reader.close()
+    assert reader._idle == []
+
+
+async def test_a_kept_connection_the_server_closed_is_replaced(settings: Settings) -> None:
+    reader = await open_reader(settings, max_size=1)
+    try:
+        first = await reader.one(BACKEND)
+        assert first is not None
+        killer = await asyncpg.connect(reader.pool._connect_args[0])
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", first["pid"]) is True
+        finally:
+            await killer.close()
+        for _ in range(500):  # until the event loop has seen the connection go
+            if reader.pool.get_size() == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert reader.pool.get_size() == 0
+        second = await reader.one(BACKEND)
+        assert second is not None
+        assert second["pid"] != first["pid"]
+    finally:
+        await reader.close()
+
+
+async def test_a_cancelled_read_gives_its_connection_back(settings: Settings) -> None:
+    reader = await open_reader(settings, max_size=1)
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(reader.one(select(func.pg_sleep(5).label("slept"))), 0.1)
+        # The one connection is usable again at once, not after the 5 s query.
+        assert await asyncio.wait_for(reader.one(ONE), 2) == {"one": 1}
     finally:
         await reader.close()
