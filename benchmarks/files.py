@@ -154,6 +154,8 @@ def run(file_mib: int, parallel: int, parallel_mib: int) -> list[str]:
             SIXTY_SECRET_KEY=secrets.token_urlsafe(48),
             SIXTY_DATA_DIR=str(data / "var"),
             SIXTY_FILES_MAX_BYTES=str((max(file_mib, parallel_mib) + 1) * MIB),
+            # Everything uploaded stays stored: the big file, then the parallel ones.
+            SIXTY_FILES_QUOTA_BYTES=str((file_mib + parallel * (parallel_mib + 1) + 1) * MIB),
             SIXTY_RATELIMIT_ENABLED="false",
             SIXTY_ACCESS_LOG="false",
             SIXTY_LOG_LEVEL="WARNING",
