@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.convertors import StringConvertor, register_url_convertor
@@ -41,10 +41,11 @@ from sixty.core.deps import ReaderDep, SessionDep, SettingsDep
 from sixty.core.errors import Unauthorized
 from sixty.core.i18n import N_
 from sixty.core.ratelimit import check_rate_limit, client_ip, rate_limit, rate_policy
+from sixty.core.routing import module_router
 from sixty.core.security import Principal, authenticate, token_from_header
 from sixty.core.text import NO_NUL
 
-router = APIRouter(prefix="/api/blog", tags=["blog"], route_class=BlogRoute)
+router = module_router("/api/blog", "blog", route_class=BlogRoute)
 
 # The blog signs in on its own routes, so it limits them as the auth module limits its own.
 REGISTER = rate_policy("blog.register", "20/hour")

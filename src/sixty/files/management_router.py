@@ -56,7 +56,7 @@ from sixty.files.management_schemas import (
 )
 from sixty.files.schemas import CONTENT_RESPONSES, EXAMPLE, FilePage, FileRead, FileSort
 
-router = module_router("", "files")
+router = module_router("/api/files", "files")
 CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
 FolderId = Annotated[uuid.UUID, Path(description="The folder's id.")]

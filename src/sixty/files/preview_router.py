@@ -18,7 +18,7 @@ from sixty.core.security import CurrentPrincipal
 from sixty.core.storage import DOWNLOAD_CSP, StorageDep, content_disposition
 from sixty.files import preview_service, service
 
-preview_router = module_router("", "files")
+preview_router = module_router("/api/files", "files")
 FileId = Annotated[uuid.UUID, Path(description="The file's id.")]
 
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from starlette.requests import ClientDisconnect
@@ -51,7 +51,7 @@ from sixty.files.management_router import router as management_router
 from sixty.files.multipart import MalformedMultipart, MultipartStream, boundary_of
 from sixty.files.names import InvalidName, clean_name
 from sixty.files.preview_router import preview_router
-from sixty.files.resumes.router import with_resumes
+from sixty.files.resumes.router import router as resumes_router
 from sixty.files.schemas import (
     CONTENT_RESPONSES,
     EXAMPLE,
@@ -618,7 +618,9 @@ async def cancel_presigned(
     return Response(status_code=204)
 
 
-router.include_router(tus_router)
-router.include_router(preview_router)
-router.include_router(management_router)
-router = with_resumes(router)  # B12: /api/resumes
+files_router = router
+# The module's router: one router per path prefix side by side, B12's /api/resumes included
+# (core/routing.py: a router included under a prefix would be tried against every request).
+router = APIRouter()
+for part in (files_router, tus_router, preview_router, management_router, resumes_router):
+    router.include_router(part)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response, status
+from fastapi import Header, Path, Request, Response, status
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
@@ -27,6 +27,7 @@ from sixty.core.errors import BadRequest, PreconditionFailed, Problem, Unsupport
 from sixty.core.i18n import N_
 from sixty.core.middleware import raise_body_limit
 from sixty.core.reader import Row
+from sixty.core.routing import module_router
 from sixty.core.security import CurrentPrincipal
 from sixty.core.storage import StorageDep
 from sixty.files import quota, service, uploads
@@ -67,7 +68,7 @@ class TusRoute(APIRoute):
         return tus_handler
 
 
-tus_router = APIRouter(prefix="/uploads", route_class=TusRoute)
+tus_router = module_router("/api/files/uploads", "files", route_class=TusRoute)
 UploadId = Annotated[uuid.UUID, Path(description="The upload's id.")]
 TusResumable = Annotated[str | None, Header(description="The protocol version: `1.0.0`.", examples=["1.0.0"])]
 TUS_HEADERS = {"Tus-Resumable": {"description": "`1.0.0`.", "schema": {"type": "string"}}}

@@ -201,6 +201,7 @@ class RedirectFastPath:
             await self.app(scope, receive, send)
             return
         scope["path_params"] = {"code": code}
+        scope["route"] = FOLLOW_ROUTE  # what metrics and logs name the request by
         request = Request(scope, receive, send)
         try:
             response = await follow(request)
@@ -247,6 +248,9 @@ REDIRECT_RESPONSES: dict[int | str, Any] = {
 )
 async def follow_documented(code: RedirectCode) -> None:  # the Starlette route above serves it
     ...
+
+
+FOLLOW_ROUTE = next(route for route in router.routes if getattr(route, "endpoint", None) is follow_documented)
 
 
 @router.post(

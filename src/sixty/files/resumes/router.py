@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
 
@@ -392,11 +392,3 @@ async def download_version(
 async def delete_resume(resume_id: ResumeId, session: SessionDep, principal: ViewerDep) -> Response:
     await service.delete_resume(session, resume_id, viewer=_viewer(principal))
     return Response(status_code=204)
-
-
-def with_resumes(files_router: APIRouter) -> APIRouter:
-    """The files module's router, serving `/api/resumes` too."""
-    combined = APIRouter()
-    combined.include_router(files_router)
-    combined.include_router(router)
-    return combined
