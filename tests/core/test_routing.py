@@ -3,11 +3,13 @@ paths outside their prefix (core/routing.py `ModuleRouter`)."""
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import AsyncClient
 from starlette.routing import Match
 
@@ -104,3 +106,33 @@ def test_a_module_router_turns_away_paths_outside_its_prefix() -> None:
     assert router.matches(scope("/api/exampl")) == (Match.NONE, {})
     # Behind a proxy's root path, the path below it counts.
     assert router.matches(scope("/base/api/other/1", root_path="/base")) == (Match.NONE, {})
+
+
+def _runs_on_the_loop(call: Any) -> bool:
+    if inspect.isroutine(call):
+        return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+    method = getattr(call, "__call__", None)  # noqa: B004 - a dependency may be an instance (HTTPBearer)
+    return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+
+
+def test_no_endpoint_or_dependency_runs_in_a_thread(app: FastAPI) -> None:
+    # FastAPI runs a plain `def` endpoint or dependency in a worker thread: a thread hop per
+    # request, for what is at most a few attribute reads.
+    def calls(dependant: Any) -> Iterator[Any]:
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from calls(sub)
+
+    routes = [
+        context.original_route
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+    assert len(routes) > 150
+    in_threads = {
+        f"{route.path} {getattr(call, '__qualname__', call)}"
+        for route in routes
+        for call in (route.endpoint, *calls(route.dependant))
+        if not _runs_on_the_loop(call)
+    }
+    assert in_threads == set()

@@ -96,7 +96,7 @@ def _client(request: Request) -> service.Client:
     )
 
 
-def _base_url(request: Request, settings: SettingsDep) -> str:
+async def _base_url(request: Request, settings: SettingsDep) -> str:  # async: a def would run in a thread
     return settings.public_base_url or str(request.base_url)
 
 
