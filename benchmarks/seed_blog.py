@@ -127,7 +127,8 @@ async def seed(articles: int) -> dict[str, str]:
             tag_rows, comment_rows, favorite_rows = [], [], []
             for article_id, article in zip(article_ids, article_rows, strict=True):
                 for tag_id in rng.sample(tag_ids, TAGS_PER_ARTICLE):
-                    tag_rows.append({"article_id": article_id, "tag_id": tag_id})
+                    at = article["created_at"]
+                    tag_rows.append({"article_id": article_id, "tag_id": tag_id, "article_created_at": at})
                 for offset in range(COMMENTS_PER_ARTICLE):
                     written: datetime = article["created_at"] + timedelta(seconds=offset + 1)
                     comment_rows.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, column, table
 from sqlalchemy.orm import Mapped, mapped_column
@@ -71,8 +72,17 @@ class ArticleTag(Base):
         ForeignKey("blog_article.id", ondelete="CASCADE"), primary_key=True
     )
     tag_id: Mapped[int] = mapped_column(ForeignKey("blog_tag.id", ondelete="CASCADE"), primary_key=True)
+    # The article's `created_at` (which never changes), copied so that the index below holds each
+    # tag's articles newest first: a tag's page is read off it, never sorted.
+    article_created_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_blog_article_tag_tag_id_article_id", "tag_id", "article_id"),)
+
+Index(
+    "ix_blog_article_tag_tag_id_created_at",
+    ArticleTag.tag_id,
+    ArticleTag.article_created_at.desc(),
+    ArticleTag.article_id.desc(),
+)
 
 
 class Favorite(Base):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     SQLColumnExpression,
     String,
+    Subquery,
     Uuid,
     bindparam,
     delete,
@@ -217,18 +218,32 @@ def _filters(tag: bool, author: bool, favorited: bool, feed: bool) -> list[Colum
 NEWEST_FIRST = (Article.created_at.desc(), Article.id.desc())  # served by ix_blog_article_created_at_id
 
 
+TAG_ONLY = (True, False, False, False)  # the usual filter
+
+
+def _page(shape: tuple[bool, bool, bool, bool]) -> Subquery:
+    """The ids of the page's articles, newest first."""
+    if shape == TAG_ONLY:  # straight off ix_blog_article_tag_tag_id_created_at, however many the tag has
+        tag_id = select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
+        page = (
+            select(ArticleTag.article_id.label("id"))
+            .where(ArticleTag.tag_id == tag_id)
+            .order_by(ArticleTag.article_created_at.desc(), ArticleTag.article_id.desc())
+        )
+    else:
+        page = select(Article.id).where(*_filters(*shape)).order_by(*NEWEST_FIRST)
+    return (
+        page.limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+        .subquery("page")
+    )
+
+
 @cache
 def _list_statement(shape: tuple[bool, bool, bool, bool], signed_in: bool) -> AnySelect:
     """The page's ids first (filtered, sorted, cut), then their authors, tags and favorites:
     the joins and subqueries run for the page's rows only, never for every match."""
-    page = (
-        select(Article.id)
-        .where(*_filters(*shape))
-        .order_by(*NEWEST_FIRST)
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
-        .subquery("page")
-    )
+    page = _page(shape)
     return (
         select(*_article_columns(signed_in, with_body=False))
         .select_from(page)
@@ -241,7 +256,7 @@ def _list_statement(shape: tuple[bool, bool, bool, bool], signed_in: bool) -> An
 
 @cache
 def _count_statement(shape: tuple[bool, bool, bool, bool]) -> AnySelect:
-    if shape == (True, False, False, False):  # the usual filter: count the tag's links alone
+    if shape == TAG_ONLY:  # count the tag's links alone
         return (
             select(func.count().label("count"))
             .select_from(ArticleTag)
@@ -511,13 +526,16 @@ async def _tag_ids(session: AsyncSession, names: Sequence[str]) -> list[int]:
     return list((await session.scalars(select(Tag.id).where(Tag.name.in_(names)))).all())
 
 
-async def _set_tags(session: AsyncSession, article_id: int, names: Sequence[str]) -> None:
-    await session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+async def _set_tags(session: AsyncSession, article: Article, names: Sequence[str]) -> None:
+    await session.execute(delete(ArticleTag).where(ArticleTag.article_id == article.id))
     tag_ids = await _tag_ids(session, sorted(set(names)))
     if tag_ids:
         await session.execute(
             _insert(session)(ArticleTag).values(
-                [{"article_id": article_id, "tag_id": tag} for tag in tag_ids]
+                [
+                    {"article_id": article.id, "tag_id": tag, "article_created_at": article.created_at}
+                    for tag in tag_ids
+                ]
             )
         )
 
@@ -535,7 +553,7 @@ async def create_article(session: AsyncSession, data: NewArticle, *, author: Pri
     session.add(article)
     await session.flush()
     slug = await _claim_slug(session, article.id, data.title)
-    await _set_tags(session, article.id, data.tag_list)
+    await _set_tags(session, article, data.tag_list)
     return await read_article(SessionReader(session), slug, viewer=author)
 
 
@@ -563,7 +581,7 @@ async def update_article(
     if new_title and slugify(article.title) != slug:
         slug = await _claim_slug(session, article.id, article.title)
     if data.tag_list is not None:
-        await _set_tags(session, article.id, data.tag_list)
+        await _set_tags(session, article, data.tag_list)
     return await read_article(SessionReader(session), slug, viewer=author)
 
 
