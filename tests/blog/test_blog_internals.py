@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi import FastAPI
@@ -54,6 +54,9 @@ async def test_the_session_reader_reads_what_the_session_wrote(session: AsyncSes
 def test_timestamps_have_milliseconds_in_utc() -> None:
     assert timestamp(datetime(2026, 11, 26, 9, 30, tzinfo=UTC)) == "2026-11-26T09:30:00.000Z"
     assert timestamp(datetime(2026, 11, 26, 9, 30, 0, 123999, tzinfo=UTC)) == "2026-11-26T09:30:00.123Z"
+    # Another offset is converted to UTC first.
+    cest = timezone(timedelta(hours=2))
+    assert timestamp(datetime(2026, 11, 26, 11, 30, 0, 5000, tzinfo=cest)) == "2026-11-26T09:30:00.005Z"
 
 
 async def test_an_account_with_an_authenticator_app_must_sign_in_on_the_platform(

@@ -29,8 +29,10 @@ from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
 def timestamp(value: datetime) -> str:
     """UTC with milliseconds, as the spec's examples: `2026-11-26T09:30:00.000Z`."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat() ends in "+00:00" here; it takes half the time of strftime (two per article).
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 Timestamp = Annotated[
