@@ -661,6 +661,9 @@ def base_env() -> dict[str, str]:
         SIXTY_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
         SIXTY_ACCESS_LOG="false",
         SIXTY_LOG_LEVEL="WARNING",
+        # No background jobs in the servers under load: none of the scenarios uses them, and the
+        # periodic ones (the currency refresh) would call outside services mid-measurement.
+        SIXTY_JOBS_RUN_IN_APP="false",
     )
     return env
 
