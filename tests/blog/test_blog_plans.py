@@ -14,8 +14,11 @@ from sixty.core.reader import compile_read
 PAGE = {"limit": 20, "offset": 0}
 
 
-async def plan(connection: AsyncConnection, shape: tuple[bool, bool, bool, bool], **params: Any) -> str:
-    page: Any = service._page(shape).element
+Shape = tuple[bool, bool, bool, bool]
+
+
+async def plan(connection: AsyncConnection, shape: Shape, first_page_size: int | None, **params: Any) -> str:
+    page: Any = service._page(shape, first_page_size).element
     compiled = compile_read(page, connection.dialect)
     args = tuple(compiled.bind({**PAGE, **params}))
     if connection.dialect.name == "sqlite":
@@ -37,10 +40,16 @@ async def plan(connection: AsyncConnection, shape: tuple[bool, bool, bool, bool]
     ],
     ids=["all articles", "one tag"],
 )
+# The first page has its size in the statement; later pages take LIMIT and OFFSET as parameters.
+@pytest.mark.parametrize("first_page_size", [20, None], ids=["first page", "any page"])
 async def test_a_page_of_articles_is_read_off_an_index_in_order(
-    connection: AsyncConnection, shape: tuple[bool, bool, bool, bool], params: dict[str, Any], index: str
+    connection: AsyncConnection,
+    shape: Shape,
+    params: dict[str, Any],
+    index: str,
+    first_page_size: int | None,
 ) -> None:
-    explained = await plan(connection, shape, **params)
+    explained = await plan(connection, shape, first_page_size, **params)
     assert index in explained, explained
     assert "TEMP B-TREE" not in explained, explained  # SQLite's sort
     assert "Sort" not in explained, explained  # PostgreSQL's
