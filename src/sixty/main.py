@@ -87,13 +87,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.token_codec = TokenCodec.from_settings(settings)
 
     install_error_handlers(app)
-    app.include_router(health.router)
     for module in modules:
         module.register_tasks(settings)
         hook = module.install(app, settings)
         if hook is not None:
             startup_hooks.append(hook)
         app.include_router(module.router())
+    # Last: its three paths share no prefix, so every request tried them first when it came first.
+    app.include_router(health.router)
     rate_limits.warn_about_unknown_overrides()  # modules declare their policies when imported
     install_openapi(app)
     if settings.docs_enabled:
