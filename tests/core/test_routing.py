@@ -104,8 +104,9 @@ def test_a_module_router_turns_away_paths_outside_its_prefix() -> None:
     # Outside the prefix: no match, without trying its routes.
     assert router.matches(scope("/api/other/1")) == (Match.NONE, {})
     assert router.matches(scope("/api/exampl")) == (Match.NONE, {})
-    # Behind a proxy's root path, the path below it counts.
+    # Behind a proxy's root path, the path below it counts, as for every route.
     assert router.matches(scope("/base/api/other/1", root_path="/base")) == (Match.NONE, {})
+    assert router.matches(scope("/based/api/example/1", root_path="/base")) == (Match.NONE, {})
 
 
 def _runs_on_the_loop(call: Any) -> bool:

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path  # what every route matches against
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
@@ -63,13 +64,6 @@ class JSONRoute(APIRoute):
         return checked_handler
 
 
-def route_path(scope: Scope) -> str:
-    """The request's path below the app's `root_path` (what routes are matched against)."""
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
-
-
 class ModuleRouter(APIRouter):
     """A module's router. FastAPI matches a request against every route of every router in turn
     (about 1 us each, over 200 routes): a router whose own prefix the path does not start with
@@ -79,7 +73,7 @@ class ModuleRouter(APIRouter):
     """
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.prefix and not route_path(scope).startswith(self.prefix):
+        if self.prefix and not get_route_path(scope).startswith(self.prefix):
             return Match.NONE, {}
         return super().matches(scope)
 
