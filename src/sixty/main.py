@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from sixty import __version__
-from sixty.core import health
+from sixty.core import fastapi_memo, health
 from sixty.core.cache import create_cache
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     """The whole platform as an ASGI app. `db` replaces the database built from settings
     (the test suite passes one bound to its rolled-back transaction)."""
     settings = settings or Settings()
+    fastapi_memo.install()
     modules = resolve(settings.modules)
     db = db or Database(create_engine(settings), reader_pool_size=settings.database_pool_size)
     jobs_backend = create_backend(settings, db)
