@@ -70,6 +70,11 @@ LOGIN_SCRIPT = BENCH_DIR / "login.lua"
 # A scenario and the twin it is compared with run in turn, in this many rounds of each (fewer when
 # --duration is shorter: a round lasts at least a second).
 PAIR_ROUNDS = 5
+# A scenario with a target against the bare ceiling runs in turn with the bare app, in this many
+# rounds: the machine's speed drifts over the minutes a whole run takes (seen here: the bare app
+# anywhere from 18,000 to 35,000 req/s within half an hour), and a ceiling measured once at the
+# start would judge a late scenario against another machine.
+CEILING_ROUNDS = 3
 # wrk's default of 2 s is too short for a queue of bcrypt sign-ins (about 0.2 s of CPU each).
 LOGIN_TIMEOUT_SECONDS = 10
 BENCH_USER_EMAIL = "bench-user@example.com"
@@ -161,6 +166,8 @@ class Baseline:
 
     name: str  # <backend>/<scenario>
     requests_per_s: float
+    # The bare app, still serving: a scenario with a target is measured in turn with it.
+    job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -485,18 +492,65 @@ def to_run(
     )
 
 
-def bench_bare(options: Options, tools: Tools, env: dict[str, str]) -> Run:
+@contextmanager
+def bare_ceiling(options: Options, tools: Tools, env: dict[str, str]) -> Iterator[tuple[Run, Baseline]]:
+    """The bare app, measured once, then left serving (idle between its rounds) so that the
+    scenarios with a target run in turn with it; yields its first run and the baseline."""
     with serve(BARE, "benchmarks.bare_asgi:app", env, tools) as base_url:
         url = base_url + BARE_SCENARIO.path
         check_url(BARE, url, expected_body=BARE_BODY)
-        result = measure(BARE, BARE_SCENARIO.name, url, options, tools, Load(options.connections))
+        load = Load(options.connections)
+        result = measure(BARE, BARE_SCENARIO.name, url, options, tools, load)
+        run = to_run(
+            BARE,
+            BARE_SCENARIO.name,
+            BARE_SCENARIO.path,
+            result,
+            connections=options.connections,
+            bare_rps=result.requests_per_s,
+        )
+        job = Job(Scenario(BARE, BARE_SCENARIO.path), BARE_SCENARIO.path, url, load, BARE_BODY)
+        yield run, Baseline(f"{BARE}/{BARE_SCENARIO.name}", result.requests_per_s, job)
+
+
+def measure_against_ceiling(
+    label: str,
+    scenario: Scenario,
+    path: str,
+    url: str,
+    load: Load,
+    options: Options,
+    tools: Tools,
+    bare: Baseline,
+) -> Run:
+    """A scenario against the bare ceiling. One with a target runs in turn with the bare app
+    (CEILING_ROUNDS rounds), judged on the median ratio of its rounds; one without is measured once
+    and reported against the first bare run."""
+    if scenario.target is None or bare.job is None:
+        result = measure(label, scenario.name, url, options, tools, load)
+        return to_run(
+            label,
+            scenario.name,
+            path,
+            result,
+            connections=load.connections,
+            target=scenario.target,
+            bare_rps=bare.requests_per_s,
+            baseline=bare,
+        )
+    job = Job(scenario, path, url, load, b"")
+    bare_result, result, ratios = measure_in_turn(label, bare.job, job, options, tools, rounds=CEILING_ROUNDS)
     return to_run(
-        BARE,
-        BARE_SCENARIO.name,
-        BARE_SCENARIO.path,
+        label,
+        scenario.name,
+        path,
         result,
-        connections=options.connections,
-        bare_rps=result.requests_per_s,
+        connections=load.connections,
+        target=scenario.target,
+        bare_rps=bare.requests_per_s,
+        baseline=Baseline(f"{BARE}/{BARE_SCENARIO.name}, in turn", bare_result.requests_per_s),
+        ratio=statistics.median(ratios),
+        round_ratios=[round(ratio, 4) for ratio in ratios],
     )
 
 
@@ -545,18 +599,8 @@ def bench_blog(
             arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")
         )
         load = Load(options.connections, wrk_options=options_h)
-        result = measure(label, scenario.name, base_url + path, options, tools, load)
         runs.append(
-            to_run(
-                label,
-                scenario.name,
-                path,
-                result,
-                connections=options.connections,
-                target=scenario.target,
-                bare_rps=bare.requests_per_s,
-                baseline=bare,
-            )
+            measure_against_ceiling(label, scenario, path, base_url + path, load, options, tools, bare)
         )
     return runs
 
@@ -604,18 +648,10 @@ def bench_redirects(
             raise BenchError(f"[{label}] /s/b000000 answered {status}, not a 302")
         for name, links, target in REDIRECT_SCENARIOS:
             load = Load(options.connections, ("-s", str(REDIRECT_SCRIPT)), (str(links),))
-            result = measure(label, name, base_url + "/s/", options, tools, load)
+            path = f"/s/{{one of {links:,} codes}}"
+            scenario = Scenario(name, path, target)
             runs.append(
-                to_run(
-                    label,
-                    name,
-                    f"/s/{{one of {links:,} codes}}",
-                    result,
-                    connections=options.connections,
-                    target=target,
-                    bare_rps=bare.requests_per_s,
-                    baseline=bare,
-                )
+                measure_against_ceiling(label, scenario, path, base_url + "/s/", load, options, tools, bare)
             )
     return runs
 
@@ -625,23 +661,22 @@ def benchmark_redirects(options: Options) -> int:
     ensure_cpus()
     tools = Tools(wrk=ensure_tool("wrk", "wrk"), taskset=ensure_tool("taskset", "util-linux"))
     skipped: dict[str, str] = {}
-    bare = bench_bare(options, tools, base_env())
-    ceiling = Baseline(f"{bare.backend}/{bare.scenario}", bare.requests_per_s)
-    runs = [bare]
-    for backend in check_postgres(options, skipped):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="sixty-bench-") as data_dir:
+    with bare_ceiling(options, tools, base_env()) as (bare, ceiling):
+        runs = [bare]
+        for backend in check_postgres(options, skipped):
+            if backend == "sqlite":
+                with tempfile.TemporaryDirectory(prefix="sixty-bench-") as data_dir:
+                    env = base_env()
+                    env.update(
+                        SIXTY_DATA_DIR=data_dir, SIXTY_DATABASE_URL=f"sqlite+aiosqlite:///{data_dir}/sixty.db"
+                    )
+                    migrate("sqlite", env)
+                    runs += bench_redirects("sqlite", env, options, tools, ceiling)
+            else:
                 env = base_env()
-                env.update(
-                    SIXTY_DATA_DIR=data_dir, SIXTY_DATABASE_URL=f"sqlite+aiosqlite:///{data_dir}/sixty.db"
-                )
-                migrate("sqlite", env)
-                runs += bench_redirects("sqlite", env, options, tools, ceiling)
-        else:
-            env = base_env()
-            env["SIXTY_DATABASE_URL"] = fresh_postgres(postgres_admin_url())
-            migrate("postgres", env)
-            runs += bench_redirects("postgres", env, options, tools, ceiling)
+                env["SIXTY_DATABASE_URL"] = fresh_postgres(postgres_admin_url())
+                migrate("postgres", env)
+                runs += bench_redirects("postgres", env, options, tools, ceiling)
     print_table(runs)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / "redirects.json"
@@ -781,11 +816,11 @@ def combine(results: Sequence[WrkResult]) -> WrkResult:
 
 
 def measure_in_turn(
-    label: str, baseline: Job, job: Job, options: Options, tools: Tools
+    label: str, baseline: Job, job: Job, options: Options, tools: Tools, *, rounds: int = PAIR_ROUNDS
 ) -> tuple[WrkResult, WrkResult, list[float]]:
     """Both jobs in alternating rounds, so that other work on the machine weighs on both alike;
     answers their results and the ratio of each round (job over baseline)."""
-    rounds = min(PAIR_ROUNDS, options.duration)
+    rounds = min(rounds, options.duration)
     seconds = -(-options.duration // rounds)  # rounded up: each job gets at least --duration
     for each in (baseline, job):
         log(label, f"{each.scenario.name}: warming up {WARMUP_SECONDS} s...")
@@ -839,18 +874,8 @@ def bench_scenarios(
         job = prepare(label, scenario, base_url, note_id, options, token)
         twin_name = scenario.target.baseline if scenario.target else None
         if twin_name is None:
-            result = measure(label, scenario.name, job.url, options, tools, job.load)
             runs.append(
-                to_run(
-                    label,
-                    scenario.name,
-                    job.path,
-                    result,
-                    connections=options.connections,
-                    target=scenario.target,
-                    bare_rps=bare.requests_per_s,
-                    baseline=bare,
-                )
+                measure_against_ceiling(label, scenario, job.path, job.url, job.load, options, tools, bare)
             )
             continue
         if twin_name not in by_name:
@@ -1224,14 +1249,13 @@ def benchmark(options: Options) -> int:
     skipped: dict[str, str] = {}
     backends = check_postgres(options, skipped)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    bare = bench_bare(options, tools, base_env())
-    ceiling = Baseline(f"{bare.backend}/{bare.scenario}", bare.requests_per_s)
-    runs = [bare]
-    for backend in backends:
-        if backend == "sqlite":
-            runs += bench_sqlite(options, tools, ceiling)
-        else:
-            runs += bench_postgres(options, tools, ceiling)
+    with bare_ceiling(options, tools, base_env()) as (bare, ceiling):
+        runs = [bare]
+        for backend in backends:
+            if backend == "sqlite":
+                runs += bench_sqlite(options, tools, ceiling)
+            else:
+                runs += bench_postgres(options, tools, ceiling)
     print_table(runs)
     for backend, reason in skipped.items():
         print(f"skipped {backend}: {reason}")
