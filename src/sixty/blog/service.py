@@ -2,8 +2,8 @@
 
 Reads are SQLAlchemy Core statements built once per shape and run through a `Reader`: for a
 GET the request's reader, after a write the request's own session (`SessionReader`), so a
-write answers what it wrote with the same statement a GET would use. An article list is two
-queries whatever its size (the count, then the page with its authors, tags and favorites).
+write answers what it wrote with the same statement a GET would use. An article list is one
+query whatever its size: the count joined to the page with its authors, tags and favorites.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -250,20 +251,25 @@ def _page(shape: tuple[bool, bool, bool, bool], first_page_size: int | None = No
 def _list_statement(
     shape: tuple[bool, bool, bool, bool], signed_in: bool, first_page_size: int | None = None
 ) -> AnySelect:
-    """The page's ids first (filtered, sorted, cut), then their authors, tags and favorites:
-    the joins and subqueries run for the page's rows only, never for every match."""
+    """How many articles match, and the page: one round trip. The count is a one-row subquery
+    the page is joined to (a row with no article when the page is empty), and the page's ids
+    come first (filtered, sorted, cut), then their authors, tags and favorites: the joins and
+    subqueries run for the page's rows only, never for every match."""
+    total = _count_statement(shape).subquery("total")
     page = _page(shape, first_page_size)
-    return (
-        select(*_article_columns(signed_in, with_body=False))
-        .select_from(page)
-        .join(Article, Article.id == page.c.id)
+    articles = (
+        page.join(Article, Article.id == page.c.id)
         .join(AUTH_USER, AUTH_USER.c.id == Article.author_id)
         .outerjoin(BlogProfile, BlogProfile.user_id == Article.author_id)
+    )
+    return (
+        select(total.c.count.label("total"), *_article_columns(signed_in, with_body=False))
+        .select_from(total)
+        .outerjoin(articles, true())
         .order_by(*NEWEST_FIRST)
     )
 
 
-@cache
 def _count_statement(shape: tuple[bool, bool, bool, bool]) -> AnySelect:
     if shape == TAG_ONLY:  # count the tag's links alone
         return (
@@ -635,16 +641,13 @@ async def read_article(reader: Reader, slug: str, *, viewer: Principal | None) -
 async def list_articles(
     reader: Reader, filters: ArticleFilter, *, viewer: Principal | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of articles, newest first, and how many match in all: two queries."""
+    """A page of articles, newest first, and how many match in all: one query."""
     params = {**filters.params(), **_viewer(viewer)}
-    total = await reader.one(_count_statement(filters.shape), **params)
-    count = int(total["count"]) if total else 0
-    if offset >= count:
-        return [], count
     first_page = offset == 0 and limit <= FIRST_PAGE_SIZES
     statement = _list_statement(filters.shape, viewer is not None, limit if first_page else None)
     rows = await reader.all(statement, limit=limit, offset=offset, **params)
-    return [_article(row) for row in rows], count
+    count = int(rows[0]["total"]) if rows else 0
+    return [_article(row) for row in rows if row["id"] is not None], count
 
 
 async def list_tags(reader: Reader) -> list[str]:
