@@ -26,6 +26,7 @@ from sixty.auth import service as accounts
 from sixty.auth.models import User
 from sixty.auth.passwords import PasswordHasher
 from sixty.auth.schemas import Registration
+from sixty.blog import service as blog
 from sixty.blog.models import Article, ArticleTag, BlogProfile, Comment, Favorite, Follow, Tag
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
@@ -165,6 +166,9 @@ async def seed(articles: int) -> dict[str, str]:
                 ],
                 "follows",
             )
+            await session.commit()
+        async with db.session() as session:  # the articles' counts, one row per tag, as the job leaves them
+            await blog.compact_counts(session)
             await session.commit()
         # Fresh statistics (and, on PostgreSQL, a visibility map for index-only counts), as a
         # database that has been running a while would have.

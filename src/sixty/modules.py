@@ -93,6 +93,7 @@ MODULES: tuple[Module, ...] = (
         depends=("auth",),
         has_models=True,
         has_setup=True,
+        has_tasks=True,
         roadmap=("B9", "I3"),
     ),
     Module(

@@ -12,6 +12,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete
 
 from sixty.auth.models import User
+from sixty.blog import service
 from sixty.blog.models import Tag
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
@@ -78,3 +79,45 @@ async def test_concurrent_favorites_and_follows_count_once(committing_client: As
     article = (await committing_client.get(f"{API}/articles/{slug}", headers=fan)).json()["article"]
     assert (article["favorited"], article["favoritesCount"]) == (True, 1)
     assert article["author"]["following"] is True
+
+
+async def test_concurrent_writes_and_compactions_keep_counts_exact(
+    committing_client: AsyncClient, settings: Settings
+) -> None:
+    writer = await register(committing_client, f"{PREFIX}d")
+    tag = f"{PREFIX}-counted"
+
+    async def total(**params: str) -> int:
+        response = await committing_client.get(f"{API}/articles", params={"limit": 1, **params})
+        count: int = response.json()["articlesCount"]
+        return count
+
+    before = await total()
+
+    async def create(index: int) -> str:
+        payload = {
+            "article": {"title": f"{PREFIX} {index}", "description": "d", "body": "b", "tagList": [tag]}
+        }
+        response = await committing_client.post(f"{API}/articles", json=payload, headers=writer)
+        assert response.status_code == 201, response.text
+        slug: str = response.json()["article"]["slug"]
+        return slug
+
+    db = Database(create_engine(settings))
+
+    async def compact() -> None:
+        async with db.session() as session:
+            await service.compact_counts(session)
+            await session.commit()
+
+    try:
+        created = await asyncio.gather(*(create(index) for index in range(12)), compact(), compact())
+        slugs = [slug for slug in created if slug]
+        deletions = [committing_client.delete(f"{API}/articles/{slug}", headers=writer) for slug in slugs[:5]]
+        deleted = await asyncio.gather(*deletions, compact(), compact())
+        assert [response.status_code for response in deleted if response is not None] == [204] * 5
+        await compact()
+    finally:
+        await db.dispose()
+    assert await total() == before + 7
+    assert await total(tag=tag) == 7

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, column, table
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, column, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sixty.core.models import Base, Timestamps
@@ -83,6 +83,27 @@ Index(
     ArticleTag.article_created_at.desc(),
     ArticleTag.article_id.desc(),
 )
+
+
+class ArticleCount(Base):
+    """How many articles there are (`tag_id` NULL) and how many each tag has, kept as a ledger
+    by the database: triggers (migration 0018) add a row of +n or -n for every statement that
+    writes or deletes articles or tag links, deletions cascading from an account included. A
+    count is the sum of its key's rows; `service.compact_counts` folds them into one row per key.
+    Writers only ever insert here, so concurrent writers never wait on one another, and a count
+    is exact in every snapshot.
+
+    SQLite's batch mode (`op.batch_alter_table`) rebuilds a table without its triggers: a
+    migration that batch-alters `blog_article` or `blog_article_tag` must create them again
+    (migrations/versions/0018_blog_article_counts.py has them)."""
+
+    __tablename__ = "blog_article_count"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    tag_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class Favorite(Base):

@@ -44,7 +44,17 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from sixty.auth import service as accounts
 from sixty.auth.schemas import ProfileUpdate, Registration
-from sixty.blog.models import AUTH_USER, Article, ArticleTag, BlogProfile, Comment, Favorite, Follow, Tag
+from sixty.blog.models import (
+    AUTH_USER,
+    Article,
+    ArticleCount,
+    ArticleTag,
+    BlogProfile,
+    Comment,
+    Favorite,
+    Follow,
+    Tag,
+)
 from sixty.blog.schemas import NewArticle, NewUser, UpdateArticle, UpdateUser
 from sixty.core.errors import Forbidden, NotFound, Unprocessable
 from sixty.core.i18n import N_
@@ -270,15 +280,43 @@ def _list_statement(
     )
 
 
+ALL_ARTICLES = (False, False, False, False)
+
+
 def _count_statement(shape: tuple[bool, bool, bool, bool]) -> AnySelect:
-    if shape == TAG_ONLY:  # count the tag's links alone
-        return (
-            select(func.count().label("count"))
-            .select_from(ArticleTag)
-            .join(Tag, Tag.id == ArticleTag.tag_id)
-            .where(Tag.name == bindparam("tag"))
+    """How many articles the list holds. All articles, or one tag's, are counted by the database
+    as they change (`ArticleCount`): a sum of a few rows, however many articles there are. The
+    other filters (an author's, a reader's favorites, a feed) count their matches."""
+    if shape in (ALL_ARTICLES, TAG_ONLY):
+        counted = (
+            ArticleCount.tag_id.is_(None)
+            if shape == ALL_ARTICLES
+            else ArticleCount.tag_id == select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
         )
+        return select(func.coalesce(func.sum(ArticleCount.delta), 0).label("count")).where(counted)
     return select(func.count().label("count")).select_from(Article).where(*_filters(*shape))
+
+
+async def compact_counts(session: AsyncSession) -> int:
+    """Folds the article counts' ledger into one row per key (none for a key that sums to 0), in
+    the caller's transaction; answers how many rows it folded. It takes exactly the rows it
+    deletes (`DELETE ... RETURNING`): a row written meanwhile stays for the next time, and two
+    compactions at once never fold a row twice."""
+    rows = await session.execute(
+        select(func.count(), func.count(func.distinct(func.coalesce(ArticleCount.tag_id, -1))))
+    )
+    ledger_rows, keys = rows.one()
+    if ledger_rows == keys:
+        return 0  # one row per key already
+    folded = (
+        await session.execute(delete(ArticleCount).returning(ArticleCount.tag_id, ArticleCount.delta))
+    ).all()
+    totals: dict[int | None, int] = {}
+    for tag_id, delta in folded:
+        totals[tag_id] = totals.get(tag_id, 0) + delta
+    session.add_all(ArticleCount(tag_id=tag_id, delta=total) for tag_id, total in totals.items() if total)
+    await session.flush()
+    return len(folded)
 
 
 @cache
