@@ -1114,6 +1114,28 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+# A fixed piece of pure Python, timed on the server's CPU: how fast this machine runs Python code
+# right now. On a shared machine it changes from hour to hour (seen here: sign-ins, which are
+# all CPU, at 43/s one day and 19-24/s the next), and the app, all Python, slows with it while the
+# bare app, mostly the kernel's work, barely does: read its ratios beside this.
+CPU_PROBE = """
+import time
+best = 1e9
+for _ in range(5):
+    started = time.perf_counter()
+    sum(i * i for i in range(300_000))
+    best = min(best, time.perf_counter() - started)
+print(best * 1000)
+"""
+
+
+def cpu_probe_ms(tools: Tools) -> float:
+    """Milliseconds the CPU probe takes on the server CPU (best of five)."""
+    command = [tools.taskset, "-c", str(SERVER_CPU), PYTHON, "-c", CPU_PROBE]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return round(float(done.stdout.strip()), 2)
+
+
 def bench_convert(megabytes: int) -> dict[str, object]:
     """The JSON-to-CSV memory and throughput run (benchmarks/convert.py), in a process of its own."""
     command = [PYTHON, str(BENCH_DIR / "convert.py"), "--mb", str(megabytes), "--json"]
@@ -1132,6 +1154,7 @@ def write_results(
     skipped: dict[str, str],
     load_before: float,
     converted: dict[str, object] | None = None,
+    cpu_probe: tuple[float, float] | None = None,
 ) -> Path:
     report = {
         "machine": {
@@ -1142,6 +1165,8 @@ def write_results(
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             # Other work on the machine slows servers and wrk alike, and unevenly: compare with care.
             "load_average_1m": {"start": load_before, "end": load_average()},
+            # `CPU_PROBE` on the server CPU, at the start and the end: lower is a faster machine.
+            "cpu_probe_ms": None if cpu_probe is None else {"start": cpu_probe[0], "end": cpu_probe[1]},
         },
         "settings": {
             "duration_s": options.duration,
@@ -1249,6 +1274,8 @@ def benchmark(options: Options) -> int:
     skipped: dict[str, str] = {}
     backends = check_postgres(options, skipped)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    probe_before = cpu_probe_ms(tools)
+    log("setup", f"CPU probe: {probe_before:g} ms (pure Python on the server CPU; lower is faster)")
     with bare_ceiling(options, tools, base_env()) as (bare, ceiling):
         runs = [bare]
         for backend in backends:
@@ -1256,11 +1283,16 @@ def benchmark(options: Options) -> int:
                 runs += bench_sqlite(options, tools, ceiling)
             else:
                 runs += bench_postgres(options, tools, ceiling)
+    probe_after = cpu_probe_ms(tools)
     print_table(runs)
+    print(
+        f"\nCPU probe (pure Python on the server CPU): {probe_before:g} ms at the start, "
+        f"{probe_after:g} ms at the end"
+    )
     for backend, reason in skipped.items():
         print(f"skipped {backend}: {reason}")
     converted = bench_convert(options.convert_mb) if options.convert_mb > 0 else None
-    path = write_results(runs, options, skipped, load_before, converted)
+    path = write_results(runs, options, skipped, load_before, converted, (probe_before, probe_after))
     print(f"\nwrote {path.relative_to(ROOT)}")
     missed = [f"{run.backend}/{run.scenario}" for run in runs if run.met is False and not has_errors(run)]
     failed = [f"{run.backend}/{run.scenario}" for run in runs if has_errors(run)]
