@@ -526,20 +526,16 @@ def measure_against_ceiling(
     """A scenario against the bare ceiling. One with a target runs in turn with the bare app
     (CEILING_ROUNDS rounds), judged on the median ratio of its rounds; one without is measured once
     and reported against the first bare run."""
+    baseline, ratio, round_ratios = bare, None, None
     if scenario.target is None or bare.job is None:
         result = measure(label, scenario.name, url, options, tools, load)
-        return to_run(
-            label,
-            scenario.name,
-            path,
-            result,
-            connections=load.connections,
-            target=scenario.target,
-            bare_rps=bare.requests_per_s,
-            baseline=bare,
+    else:
+        job = Job(scenario, path, url, load, b"")
+        bare_result, result, ratios = measure_in_turn(
+            label, bare.job, job, options, tools, rounds=CEILING_ROUNDS
         )
-    job = Job(scenario, path, url, load, b"")
-    bare_result, result, ratios = measure_in_turn(label, bare.job, job, options, tools, rounds=CEILING_ROUNDS)
+        baseline = Baseline(f"{BARE}/{BARE_SCENARIO.name}, in turn", bare_result.requests_per_s)
+        ratio, round_ratios = statistics.median(ratios), [round(each, 4) for each in ratios]
     return to_run(
         label,
         scenario.name,
@@ -548,9 +544,9 @@ def measure_against_ceiling(
         connections=load.connections,
         target=scenario.target,
         bare_rps=bare.requests_per_s,
-        baseline=Baseline(f"{BARE}/{BARE_SCENARIO.name}, in turn", bare_result.requests_per_s),
-        ratio=statistics.median(ratios),
-        round_ratios=[round(ratio, 4) for ratio in ratios],
+        baseline=baseline,
+        ratio=ratio,
+        round_ratios=round_ratios,
     )
 
 
