@@ -86,7 +86,7 @@ def test_a_full_memo_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(value)
         return type(value).__name__
 
-    memoized = fastapi_memo._memo_by_identity(kind)
+    memoized = fastapi_memo._memoize(kind, fastapi_memo._by_identity)
     first, second, third = object(), [1], {"a": 1}
     assert [memoized(first), memoized(first), memoized(second)] == ["object", "object", "list"]
     assert calls == [first, second]  # the repeat was looked up

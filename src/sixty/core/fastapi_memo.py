@@ -23,7 +23,7 @@ tests/core/test_fastapi_memo.py compares every memoized answer with FastAPI's ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from fastapi import routing
@@ -37,56 +37,37 @@ MEMO_LIMIT = 10_000
 _BY_IDENTITY = ("_get_param_model", "_is_json_field", "field_annotation_is_sequence")
 
 
-def _memo_by_identity(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    memo: dict[int, tuple[Any, Any]] = {}
+def _memoize(original: Callable[..., Any], key: Callable[..., tuple[Any, Hashable]]) -> Callable[..., Any]:
+    """`original`, answering from a memo. `key` takes the same arguments and names the object the
+    answer belongs to and the memo key (its id, and any other argument that changes the answer);
+    the object is kept beside the answer, so its id cannot be reused while the entry lives."""
+    memo: dict[Hashable, tuple[Any, Any]] = {}
 
-    def memoized(value: Any) -> Any:
-        hit = memo.get(id(value))
-        if hit is not None and hit[0] is value:
+    def memoized(*args: Any, **kwargs: Any) -> Any:
+        owner, slot = key(*args, **kwargs)
+        hit = memo.get(slot)
+        if hit is not None and hit[0] is owner:
             return hit[1]
         if len(memo) >= MEMO_LIMIT:
             memo.clear()
-        answer = original(value)
-        memo[id(value)] = (value, answer)
+        answer = original(*args, **kwargs)
+        memo[slot] = (owner, answer)
         return answer
 
     memoized.__wrapped__ = original  # type: ignore[attr-defined]
     return memoized
 
 
-def _memo_aliases(original: Callable[..., Any]) -> Callable[..., Any]:
-    memo: dict[tuple[int, bool], tuple[Any, Any]] = {}
-
-    def memoized(field: Any, *, convert_underscores: bool = False) -> Any:
-        key = (id(field), convert_underscores)
-        hit = memo.get(key)
-        if hit is not None and hit[0] is field:
-            return hit[1]
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        answer = original(field, convert_underscores=convert_underscores)
-        memo[key] = (field, answer)
-        return answer
-
-    memoized.__wrapped__ = original  # type: ignore[attr-defined]
-    return memoized
+def _by_identity(value: Any) -> tuple[Any, Hashable]:
+    return value, id(value)
 
 
-def _memo_cache_key(original: Callable[..., Any]) -> Callable[..., Any]:
-    memo: dict[int, tuple[Any, Any]] = {}
+def _by_field(field: Any, *, convert_underscores: bool = False) -> tuple[Any, Hashable]:
+    return field, (id(field), convert_underscores)
 
-    def memoized(*, dependant: Any, uses_scopes_cache: Any = None) -> Any:
-        hit = memo.get(id(dependant))
-        if hit is not None and hit[0] is dependant:
-            return hit[1]
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        answer = original(dependant=dependant, uses_scopes_cache=uses_scopes_cache)
-        memo[id(dependant)] = (dependant, answer)
-        return answer
 
-    memoized.__wrapped__ = original  # type: ignore[attr-defined]
-    return memoized
+def _by_dependant(*, dependant: Any, uses_scopes_cache: Any = None) -> tuple[Any, Hashable]:
+    return dependant, id(dependant)  # the scopes cache only speeds FastAPI's own computation up
 
 
 _MATCHES = "sixty.route_matches"  # scope key: id(included router) -> (router, where, answer)
@@ -115,9 +96,9 @@ def install() -> None:
     if getattr(utils, "_sixty_memoized", False):
         return
     for name in _BY_IDENTITY:
-        setattr(utils, name, _memo_by_identity(getattr(utils, name)))
-    utils._get_param_aliases = _memo_aliases(utils._get_param_aliases)
-    utils._get_cache_key = _memo_cache_key(utils._get_cache_key)  # type: ignore[attr-defined]
+        setattr(utils, name, _memoize(getattr(utils, name), _by_identity))
+    utils._get_param_aliases = _memoize(utils._get_param_aliases, _by_field)
+    utils._get_cache_key = _memoize(utils._get_cache_key, _by_dependant)  # type: ignore[attr-defined]
     included = routing._IncludedRouter
     included._match = _memo_route_match(included._match)  # type: ignore[assignment]
     utils._sixty_memoized = True  # type: ignore[attr-defined]
