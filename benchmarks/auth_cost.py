@@ -150,7 +150,7 @@ async def measure(iterations: int, user: Credentials, note_id: str) -> None:
     from starlette.requests import Request
 
     from benchmarks.auth_app import app
-    from sixty.auth.service import resolve_principal
+    from sixty.auth.principals import resolve_principal
     from sixty.core.security import REQUIRED_CLAIMS, TokenCodec, authenticate
 
     client = AsgiClient(app)

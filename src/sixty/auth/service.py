@@ -30,7 +30,7 @@ from sixty.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unpro
 from sixty.core.i18n import N_
 from sixty.core.pagination import CursorCodec, PageParams, keyset_page, paginate, sort_keys
 from sixty.core.reader import AnySelect, Reader
-from sixty.core.security import AccessClaims, Principal, TokenCodec
+from sixty.core.security import Principal, TokenCodec
 
 DEFAULT_ROLE = "user"
 ADMIN_ROLE = "admin"
@@ -465,48 +465,6 @@ _SESSIONS = (
 async def list_sessions(reader: Reader, principal: Principal) -> list[SessionRead]:
     rows = await reader.all(_SESSIONS, user_id=principal.user_id, now=now())
     return [SessionRead(**row, current=row["id"] == principal.session_id) for row in rows]
-
-
-# --- principals (every protected request) ---------------------------------------------------
-
-_PRINCIPAL = (
-    select(User.username, User.email, User.email_verified_at, Session.expires_at)
-    .join(Session, Session.user_id == User.id)
-    .where(
-        Session.id == bindparam("session_id"),
-        User.id == bindparam("user_id"),
-        Session.revoked_at.is_(None),
-        User.is_active.is_(True),
-    )
-)
-_PERMISSIONS = (
-    select(RolePermission.permission)
-    .join(UserRole, UserRole.role == RolePermission.role)
-    .where(UserRole.user_id == bindparam("user_id"))
-)
-
-
-async def resolve_principal(
-    reader: Reader, claims: AccessClaims, *, with_permissions: bool
-) -> Principal | None:
-    """The caller behind verified claims: one indexed read, so a disabled account or an ended
-    session is refused at once, not when its token expires."""
-    row = await reader.one(_PRINCIPAL, session_id=claims.session_id, user_id=claims.subject)
-    if row is None or row["expires_at"] <= now():
-        return None
-    permissions: frozenset[str] = frozenset()
-    if with_permissions:
-        permissions = frozenset(
-            r["permission"] for r in await reader.all(_PERMISSIONS, user_id=claims.subject)
-        )
-    return Principal(
-        user_id=claims.subject,
-        session_id=claims.session_id,
-        username=row["username"],
-        email=row["email"],
-        email_verified=row["email_verified_at"] is not None,
-        permissions=permissions,
-    )
 
 
 # --- roles and administration ---------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
-from sixty.auth import service
+from sixty.auth import principals, service
 from sixty.auth.passwords import PasswordHasher
 from sixty.core.config import Settings
 from sixty.core.db import Database, unit_of_work
@@ -22,7 +22,15 @@ def install(app: FastAPI, settings: Settings) -> StartupHook:
         settings=settings, hasher=PasswordHasher(settings), codec=app.state.token_codec
     )
     app.state.auth = auth
-    app.state.principal_resolver = service.resolve_principal
+    db: Database = app.state.db
+    if db.is_sqlite or settings.principal_cache_ttl.total_seconds() <= 0:
+        app.state.principal_resolver = principals.resolve_principal
+    else:
+        cache = principals.PrincipalCache(
+            db.changes, max_age_seconds=settings.principal_cache_ttl.total_seconds()
+        )
+        db.session_info[principals.CACHE_KEY] = cache  # its sessions' commits update it
+        app.state.principal_resolver = cache.resolve
 
     async def create_first_admin(db: Database) -> None:
         if settings.admin_email and settings.admin_password:

@@ -211,6 +211,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "sixty"
     jwt_audience: str = "sixty-api"
     access_token_ttl: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
+    # PostgreSQL: how long a principal may be answered from memory (auth/principals.py); 0: never.
+    principal_cache_ttl: Duration = Field(default=timedelta(seconds=60), ge=timedelta(0))
     refresh_token_ttl: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
     refresh_reuse_grace: Duration = Field(default=timedelta(0), ge=timedelta(0))
     password_scheme: PasswordScheme = PasswordScheme.argon2

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from sixty.core.changefeed import ChangeFeed
 from sixty.core.config import Settings
 from sixty.core.reader import AsyncpgReader, Reader, SQLiteReader
 from sixty.core.sqlite import connect_factory
@@ -65,7 +66,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 class Database:
-    """The engine, the session factories of the unit of work, and the `Reader` for GETs."""
+    """The engine, the session factories of the unit of work, the `Reader` for GETs, and the
+    feed of changes the database announces (PostgreSQL only; see core/changefeed.py)."""
 
     def __init__(self, engine: AsyncEngine, *, reader_pool_size: int = 10) -> None:
         self.engine = engine
@@ -73,6 +75,7 @@ class Database:
         self._reader: Reader | None = None
         # Copied into every session's `info`; core/jobs keeps its backend here.
         self.session_info: dict[str, Any] = {}
+        self.changes = ChangeFeed()
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         write_bind = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
@@ -89,7 +92,7 @@ class Database:
         return self._reader
 
     async def connect(self) -> None:
-        """Open the reader (at app startup)."""
+        """Open the reader and start the change feed (at app startup)."""
         if self._reader is not None:
             return
         url = self.engine.url
@@ -98,10 +101,12 @@ class Database:
         else:
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._reader = await AsyncpgReader.open(self.engine.dialect, dsn, max_size=self.reader_pool_size)
+            self.changes.start(dsn)
 
     async def bind(self, connection: AsyncConnection) -> None:
         """Run every session and read on `connection` (tests: one outer transaction per test,
-        sessions in savepoints that the test rolls back)."""
+        sessions in savepoints that the test rolls back). The change feed stays off: nothing
+        commits there to announce."""
         for factory in (self.sessions, self.write_sessions):
             factory.configure(bind=connection, join_transaction_mode="create_savepoint")
         driver = (await connection.get_raw_connection()).driver_connection
@@ -117,6 +122,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.changes.close()
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
