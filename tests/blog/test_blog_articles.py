@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.blog.models import Article, Comment, Favorite
@@ -231,6 +231,43 @@ async def test_an_unknown_filter_value_is_an_empty_list(
     client: AsyncClient, library: list[str], params: dict[str, Any]
 ) -> None:
     assert await _list(client, **params) == {"articles": [], "articlesCount": 0}
+
+
+async def test_feed_pages_merge_the_followed_authors_newest_first(
+    client: AsyncClient, session: AsyncSession, ann: dict[str, str]
+) -> None:
+    """Several followed authors' articles interleaved, one author not followed, two articles
+    sharing a timestamp (ties go to the higher id): every page size and offset agrees with the
+    whole list. (PostgreSQL reads each followee's newest articles; SQLite filters all.)"""
+    authors = {name: await register(client, name) for name in ("amy", "bob", "cyd", "dan")}
+    slugs: list[tuple[str, str]] = []
+    for round_ in range(4):
+        for name, headers in authors.items():
+            article = await create_article(client, headers, title=f"{name} {round_}")
+            slugs.append((name, article["slug"]))
+    tied = [slug for name, slug in slugs if name == "bob"][1:3]
+    moment = (await session.execute(select(Article.created_at).where(Article.slug == tied[0]))).scalar_one()
+    await session.execute(update(Article).where(Article.slug == tied[1]).values(created_at=moment))
+    await session.flush()
+    for name in ("amy", "bob", "cyd"):
+        assert (await client.post(f"{API}/profiles/{name}/follow", headers=ann)).status_code == 200
+
+    # Newest first, except that bob's later article now has his earlier one's timestamp: it
+    # sorts right before it (the same time, a higher id).
+    expected = [slug for name, slug in reversed(slugs) if name != "dan" and slug != tied[1]]
+    expected.insert(expected.index(tied[0]), tied[1])
+    whole = (await client.get(f"{API}/articles/feed", params={"limit": 100}, headers=ann)).json()
+    assert whole["articlesCount"] == 12
+    assert [a["slug"] for a in whole["articles"]] == expected
+    for limit in (1, 2, 5, 7):
+        walked: list[str] = []
+        for offset in range(0, 13, limit):
+            page = await client.get(
+                f"{API}/articles/feed", params={"limit": limit, "offset": offset}, headers=ann
+            )
+            assert page.json()["articlesCount"] == 12
+            walked += [a["slug"] for a in page.json()["articles"]]
+        assert walked == expected, limit
 
 
 async def test_the_feed_holds_the_articles_of_followed_authors(

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy.engine import Dialect
 
 from sixty.core.reader import Reader, Row
 from tests.factories.blog import API, create_article, register
@@ -19,6 +20,10 @@ class CountingReader:
     def __init__(self, inner: Reader) -> None:
         self.inner = inner
         self.count = 0
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.inner.dialect
 
     async def one(self, statement: Any, **params: Any) -> Row | None:
         self.count += 1

@@ -51,7 +51,9 @@ class Article(Timestamps, Base):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"))
 
-    __table_args__ = (Index("ix_blog_article_author_id_created_at", "author_id", "created_at"),)
+    # An author's articles newest first, ids included: an author's page, and each followed
+    # author's newest in the feed, are read from the index alone.
+    __table_args__ = (Index("ix_blog_article_author_id_created_at_id", "author_id", "created_at", "id"),)
 
 
 # Every list is newest first (ties by id): this index serves that sort.

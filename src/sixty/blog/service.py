@@ -231,10 +231,13 @@ NEWEST_FIRST = (Article.created_at.desc(), Article.id.desc())  # served by ix_bl
 
 
 TAG_ONLY = (True, False, False, False)  # the usual filter
+FEED = (False, False, False, True)
 FIRST_PAGE_SIZES = 100  # the API's largest page: a statement each, at most
 
 
-def _page(shape: tuple[bool, bool, bool, bool], first_page_size: int | None = None) -> Subquery:
+def _page(
+    shape: tuple[bool, bool, bool, bool], first_page_size: int | None = None, *, lateral: bool = False
+) -> Subquery:
     """The ids of the page's articles, newest first. The first page has its size written into
     the statement: PostgreSQL plans a statement whose LIMIT and OFFSET are parameters again on
     every execution (its generic plan, blind to the page size, is several times slower), while
@@ -245,6 +248,29 @@ def _page(shape: tuple[bool, bool, bool, bool], first_page_size: int | None = No
             select(ArticleTag.article_id.label("id"))
             .where(ArticleTag.tag_id == tag_id)
             .order_by(ArticleTag.article_created_at.desc(), ArticleTag.article_id.desc())
+        )
+    elif shape == FEED and lateral:
+        # Each followed author's newest articles (as many as the pages so far hold), off the
+        # author index alone, then the newest of those: walking every article newest first until
+        # enough are by followed authors read 970 rows for a reader following 50 of 1,000.
+        depth = (
+            literal_column(str(int(first_page_size)), Integer())
+            if first_page_size is not None
+            else bindparam("depth", type_=Integer())
+        )
+        newest = (
+            select(Article.id, Article.created_at)
+            .where(Article.author_id == Follow.followee_id)
+            .order_by(*NEWEST_FIRST)
+            .limit(depth)
+            .lateral("newest")
+        )
+        page = (
+            select(newest.c.id)
+            .select_from(Follow)
+            .join(newest, true())
+            .where(Follow.follower_id == VIEWER)
+            .order_by(newest.c.created_at.desc(), newest.c.id.desc())
         )
     else:
         page = select(Article.id).where(*_filters(*shape)).order_by(*NEWEST_FIRST)
@@ -257,16 +283,20 @@ def _page(shape: tuple[bool, bool, bool, bool], first_page_size: int | None = No
     )
 
 
-@cache  # bounded: 16 shapes, signed in or not, first pages of 1..FIRST_PAGE_SIZES articles
+@cache  # bounded: 16 shapes, signed in or not, first pages of 1..FIRST_PAGE_SIZES articles, lateral
 def _list_statement(
-    shape: tuple[bool, bool, bool, bool], signed_in: bool, first_page_size: int | None = None
+    shape: tuple[bool, bool, bool, bool],
+    signed_in: bool,
+    first_page_size: int | None = None,
+    *,
+    lateral: bool = False,
 ) -> AnySelect:
     """How many articles match, and the page: one round trip. The count is a one-row subquery
     the page is joined to (a row with no article when the page is empty), and the page's ids
     come first (filtered, sorted, cut), then their authors, tags and favorites: the joins and
     subqueries run for the page's rows only, never for every match."""
     total = _count_statement(shape).subquery("total")
-    page = _page(shape, first_page_size)
+    page = _page(shape, first_page_size, lateral=lateral)
     articles = (
         page.join(Article, Article.id == page.c.id)
         .join(AUTH_USER, AUTH_USER.c.id == Article.author_id)
@@ -682,8 +712,11 @@ async def list_articles(
     """A page of articles, newest first, and how many match in all: one query."""
     params = {**filters.params(), **_viewer(viewer)}
     first_page = offset == 0 and limit <= FIRST_PAGE_SIZES
-    statement = _list_statement(filters.shape, viewer is not None, limit if first_page else None)
-    rows = await reader.all(statement, limit=limit, offset=offset, **params)
+    lateral = reader.dialect.name == "postgresql"  # SQLite has no LATERAL
+    statement = _list_statement(
+        filters.shape, viewer is not None, limit if first_page else None, lateral=lateral
+    )
+    rows = await reader.all(statement, limit=limit, offset=offset, depth=limit + offset, **params)
     count = int(rows[0]["total"]) if rows else 0
     return [_article(row) for row in rows if row["id"] is not None], count
 

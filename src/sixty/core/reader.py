@@ -76,6 +76,9 @@ def compile_read(statement: Executable, dialect: Dialect) -> CompiledRead:
 
 
 class Reader(Protocol):
+    @property
+    def dialect(self) -> Dialect: ...  # for a statement only one dialect can run (LATERAL)
+
     async def one(self, statement: Executable, **params: Any) -> Row | None: ...
     async def all(self, statement: Executable, **params: Any) -> list[Row]: ...
     async def close(self) -> None: ...
@@ -87,6 +90,10 @@ class SessionReader:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.session.get_bind().dialect
 
     async def one(self, statement: Executable, **params: Any) -> Row | None:
         row = (await self.session.execute(statement, params)).mappings().first()
