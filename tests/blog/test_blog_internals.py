@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sixty.auth.models import User
 from sixty.blog.errors import BlogRoute, install_error_shape
-from sixty.blog.models import Tag
-from sixty.blog.schemas import timestamp
+from sixty.blog.models import Article, Tag
 from sixty.core.errors import install_error_handlers
 from sixty.core.reader import SessionReader
 from tests.factories.blog import API, PASSWORD, register
@@ -51,12 +50,30 @@ async def test_the_session_reader_reads_what_the_session_wrote(session: AsyncSes
     await reader.close()  # the unit of work owns the session: nothing to do
 
 
-def test_timestamps_have_milliseconds_in_utc() -> None:
-    assert timestamp(datetime(2026, 11, 26, 9, 30, tzinfo=UTC)) == "2026-11-26T09:30:00.000Z"
-    assert timestamp(datetime(2026, 11, 26, 9, 30, 0, 123999, tzinfo=UTC)) == "2026-11-26T09:30:00.123Z"
-    # Another offset is converted to UTC first.
-    cest = timezone(timedelta(hours=2))
-    assert timestamp(datetime(2026, 11, 26, 11, 30, 0, 5000, tzinfo=cest)) == "2026-11-26T09:30:00.005Z"
+async def test_timestamps_have_milliseconds_in_utc(client: AsyncClient, session: AsyncSession) -> None:
+    headers = await register(client, "jake")
+    created = await client.post(
+        f"{API}/articles", json={"article": {"title": "T", "description": "", "body": "B"}}, headers=headers
+    )
+    slug = created.json()["article"]["slug"]
+    cest = timezone(timedelta(hours=2))  # another offset is converted to UTC first
+    await session.execute(
+        update(Article)
+        .where(Article.slug == slug)
+        .values(
+            created_at=datetime(2026, 11, 26, 11, 30, 0, 123999, tzinfo=cest),
+            updated_at=datetime(2026, 11, 26, 9, 30, tzinfo=UTC),
+        )
+    )
+    await session.flush()
+    for path in (f"{API}/articles/{slug}", f"{API}/articles"):
+        body = (await client.get(path)).json()
+        article = body.get("article") or body["articles"][0]
+        # Milliseconds truncated, never rounded up; always three digits.
+        assert (article["createdAt"], article["updatedAt"]) == (
+            "2026-11-26T09:30:00.123Z",
+            "2026-11-26T09:30:00.000Z",
+        )
 
 
 async def test_an_account_with_an_authenticator_app_must_sign_in_on_the_platform(

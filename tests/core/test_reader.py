@@ -1,17 +1,19 @@
-"""The read path's PostgreSQL pool (core/reader.py), on a real server."""
+"""The read path (core/reader.py): its PostgreSQL pool on a real server, and its SQL helpers."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import func, literal, literal_column, select, text
 from sqlalchemy.engine import make_url
 
 from sixty.core.config import Settings
-from sixty.core.db import create_engine
-from sixty.core.reader import AsyncpgReader
+from sixty.core.db import Database, create_engine
+from sixty.core.models import UTCDateTime
+from sixty.core.reader import AsyncpgReader, iso_millis
 
 ONE = select(literal(1).label("one"))
 FAILING = select(text("1 / 0 AS boom"))
@@ -113,3 +115,30 @@ async def test_a_cancelled_read_gives_its_connection_back(settings: Settings) ->
         assert await asyncio.wait_for(reader.one(ONE), 2) == {"one": 1}
     finally:
         await reader.close()
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2026, 11, 26, 9, 30, tzinfo=UTC), "2026-11-26T09:30:00.000Z"),
+        (datetime(2026, 11, 26, 9, 30, 0, 123999, tzinfo=UTC), "2026-11-26T09:30:00.123Z"),
+        (datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "1999-12-31T23:59:59.999Z"),
+        (
+            datetime(2026, 1, 2, 5, 4, 5, 6000, tzinfo=timezone(timedelta(hours=2))),
+            "2026-01-02T03:04:05.006Z",
+        ),
+    ],
+)
+async def test_iso_millis_writes_utc_with_milliseconds_truncated(
+    db: Database, moment: datetime, text: str
+) -> None:
+    statement = select(iso_millis(literal(moment, UTCDateTime())).label("at"))
+    assert await db.reader.one(statement) == {"at": text}
+    assert moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z" == text  # as Python does
+
+
+async def test_iso_millis_gives_a_sqlite_value_without_a_fraction_three_zeros(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("a SQLite storage detail")
+    statement = select(iso_millis(literal_column("'2026-11-26 09:30:00'")).label("at"))
+    assert await db.reader.one(statement) == {"at": "2026-11-26T09:30:00.000Z"}

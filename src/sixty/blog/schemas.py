@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -13,7 +12,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -26,20 +24,14 @@ from sixty.auth.schemas import Email, GivenPassword, Password, Username
 from sixty.core.i18n import N_
 from sixty.core.text import NO_NUL, NOT_BLANK, strip_blank
 
-
-def timestamp(value: datetime) -> str:
-    """UTC with milliseconds, as the spec's examples: `2026-11-26T09:30:00.000Z`."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # isoformat() ends in "+00:00" here; it takes half the time of strftime (two per article).
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
+# UTC with milliseconds, as the spec's examples: `2026-11-26T09:30:00.000Z`. The database writes
+# it (`core.reader.iso_millis` in the blog's statements): parsing each row's datetimes only to
+# format them again was a fifth of a list page's work.
 Timestamp = Annotated[
-    datetime,
-    PlainSerializer(timestamp, return_type=str),
+    str,
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-26T09:30:00.000Z"]}),
 ]
+
 
 _BLANKS = re.compile(r"\s+")
 

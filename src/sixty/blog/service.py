@@ -59,7 +59,7 @@ from sixty.blog.schemas import NewArticle, NewUser, UpdateArticle, UpdateUser
 from sixty.core.errors import Forbidden, NotFound, Unprocessable
 from sixty.core.i18n import N_
 from sixty.core.models import utcnow
-from sixty.core.reader import AnySelect, Reader, Row, SessionReader
+from sixty.core.reader import AnySelect, Reader, Row, SessionReader, iso_millis
 from sixty.core.security import Principal
 
 SLUG_MAX = 80
@@ -146,8 +146,8 @@ def _article_columns(signed_in: bool, *, with_body: bool) -> list[SQLColumnExpre
         Article.slug,
         Article.title,
         Article.description,
-        Article.created_at,
-        Article.updated_at,
+        iso_millis(Article.created_at).label("created_at"),
+        iso_millis(Article.updated_at).label("updated_at"),
         Article.author_id,
         tags.label("tags"),
         favorited.label("favorited"),
@@ -358,8 +358,8 @@ def _comments_statement(signed_in: bool) -> AnySelect:
             Article.id.label("article_id"),
             Comment.id,
             Comment.body,
-            Comment.created_at,
-            Comment.updated_at,
+            iso_millis(Comment.created_at).label("created_at"),
+            iso_millis(Comment.updated_at).label("updated_at"),
             AUTH_USER.c.username.label("author_username"),
             BlogProfile.bio.label("author_bio"),
             BlogProfile.image.label("author_image"),

@@ -274,6 +274,36 @@ def _joined_postgresql(element: joined, compiler: SQLCompiler, **kw: Any) -> str
     return f"string_agg(CAST({compiler.process(column, **kw)} AS TEXT), {_sql_literal(separator)})"
 
 
+class iso_millis(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """`iso_millis(column)`: a UTC timestamp column as text, `2026-11-26T09:30:00.123Z` (ISO 8601,
+    milliseconds, truncated like `datetime.isoformat(timespec="milliseconds")`), formatted by the
+    database. Parsing a datetime out of each row only to format it again cost a page of twenty
+    SQLite articles a fifth of its instructions (SQLite keeps the text, and parsing it is slow)."""
+
+    type = String()
+    inherit_cache = True
+    name = "iso_millis"
+
+
+@compiles(iso_millis, "sqlite")
+def _iso_millis_sqlite(element: iso_millis, compiler: SQLCompiler, **kw: Any) -> str:
+    # Stored as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC, SQLAlchemy's format); a value written without
+    # a fraction (`CURRENT_TIMESTAMP`) gets `.000`.
+    (column,) = list(element.clauses)
+    text = compiler.process(column, **kw)
+    return (
+        f"(substr({text}, 1, 10) || 'T' || substr({text}, 12, 8) || '.'"
+        f" || substr(substr({text}, 21) || '000', 1, 3) || 'Z')"
+    )
+
+
+@compiles(iso_millis, "postgresql")
+def _iso_millis_postgresql(element: iso_millis, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = list(element.clauses)
+    pattern = """'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"""
+    return f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', {pattern})"
+
+
 def _sql_literal(separator: Any) -> str:
     value = separator.value
     if not isinstance(value, str) or "'" in value or "\\" in value:
