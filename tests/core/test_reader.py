@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from sqlalchemy import func, literal, literal_column, select, text
+from sqlalchemy import Boolean, Uuid, bindparam, func, literal, literal_column, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
 from sixty.core.models import UTCDateTime
-from sixty.core.reader import AsyncpgReader, iso_millis
+from sixty.core.reader import AsyncpgReader, compile_read, iso_millis
 
 ONE = select(literal(1).label("one"))
 FAILING = select(text("1 / 0 AS boom"))
@@ -142,3 +144,19 @@ async def test_iso_millis_gives_a_sqlite_value_without_a_fraction_three_zeros(db
         pytest.skip("a SQLite storage detail")
     statement = select(iso_millis(literal_column("'2026-11-26 09:30:00'")).label("at"))
     assert await db.reader.one(statement) == {"at": "2026-11-26T09:30:00.000Z"}
+
+
+def test_a_compiled_read_converts_only_the_columns_that_need_it() -> None:
+    identifier = uuid.uuid4()
+    statement = select(
+        literal("x").label("text"),
+        bindparam("flag", type_=Boolean()).label("flag"),
+        bindparam("id", type_=Uuid()).label("id"),
+        literal(None, Boolean()).label("nothing"),
+    )
+    compiled = compile_read(statement, sqlite.dialect())
+    assert [(index, key) for index, key, _ in compiled.processed] == [(1, "flag"), (2, "id"), (3, "nothing")]
+    # What SQLite hands back for those columns: text, 0/1 and 32 hex digits.
+    row = compiled.row(("x", 1, identifier.hex, None))
+    assert row == {"text": "x", "flag": True, "id": identifier, "nothing": None}
+    assert list(row) == ["text", "flag", "id", "nothing"]

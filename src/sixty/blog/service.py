@@ -148,7 +148,6 @@ def _article_columns(signed_in: bool, *, with_body: bool) -> list[SQLColumnExpre
         Article.description,
         iso_millis(Article.created_at).label("created_at"),
         iso_millis(Article.updated_at).label("updated_at"),
-        Article.author_id,
         tags.label("tags"),
         favorited.label("favorited"),
         favorites_count.label("favorites_count"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeAlias
 
@@ -45,6 +45,10 @@ class CompiledRead:
     params: tuple[tuple[str, Callable[[Any], Any] | None], ...]
     columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
     defaults: Mapping[str, Any]  # values fixed when the statement was built
+    # Derived from `columns`: most columns have no result processor, so a row is built in one
+    # C call and only the few that have one are converted.
+    keys: tuple[str, ...] = field(init=False)
+    processed: tuple[tuple[int, str, Callable[[Any], Any]], ...] = field(init=False)
 
     def bind(self, values: Mapping[str, Any]) -> list[Any]:
         bound = []
@@ -53,11 +57,18 @@ class CompiledRead:
             bound.append(process(value) if process is not None and value is not None else value)
         return bound
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(key for key, _ in self.columns))
+        processed = tuple(
+            (index, key, process) for index, (key, process) in enumerate(self.columns) if process is not None
+        )
+        object.__setattr__(self, "processed", processed)
+
     def row(self, raw: Sequence[Any]) -> Row:
-        return {
-            key: (process(value) if process is not None else value)
-            for (key, process), value in zip(self.columns, raw, strict=True)
-        }
+        row = dict(zip(self.keys, raw, strict=True))
+        for index, key, process in self.processed:
+            row[key] = process(raw[index])
+        return row
 
 
 def compile_read(statement: Executable, dialect: Dialect) -> CompiledRead:
