@@ -117,3 +117,25 @@ async def test_sqlite_has_no_feed(settings: Settings, tmp_path: Path) -> None:
     await asyncio.sleep(0.05)
     assert (db.changes.live, heard.resets) == (False, 0)
     await db.dispose()
+
+
+@postgres_only
+async def test_an_unexpected_failure_is_logged_and_listening_resumes(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    changes = ChangeFeed()
+    resets: list[bool] = []
+
+    def reset() -> None:  # fails the first time the feed goes live
+        resets.append(changes.live)
+        if resets == [True]:
+            raise RuntimeError("subscriber bug")
+
+    changes.subscribe("sixty_test_a", lambda _payload: None, reset)
+    changes.start(settings.effective_database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await until(lambda: len(resets) >= 3 and changes.live)
+    finally:
+        await changes.close()
+    assert resets[:3] == [True, False, True]  # live, failed and reset, live again
+    assert "change feed failed; retrying" in caplog.text

@@ -90,6 +90,8 @@ class ChangeFeed:
                 logger.warning("change feed connection closed; reconnecting")
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 logger.warning("change feed unavailable; retrying", extra={"cause": repr(error)})
+            except Exception:  # anything else: still not listening, so keep trying, loudly
+                logger.exception("change feed failed; retrying")
             finally:
                 self._set_live(False)
                 if connection is not None:
