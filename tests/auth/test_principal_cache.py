@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from sixty.core.reader import Reader
 from sixty.main import create_app
 from tests.conftest import POSTGRES_URL
 from tests.factories.auth import bearer, create_user, sign_in
+from tests.factories.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="the principal cache is PostgreSQL's")
 
@@ -66,13 +67,6 @@ class Live:
             await connection.execute(text(sql), params)
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 async def live(settings: Settings) -> AsyncIterator[Live]:
     """The app on a database that really commits, its change feed listening."""
@@ -84,7 +78,7 @@ async def live(settings: Settings) -> AsyncIterator[Live]:
         async def listening() -> bool:
             return db.changes.live
 
-        await wait_for(listening)
+        await eventually(listening)
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
             yield Live(http, app, db, other)
         async with db.session() as session:
@@ -136,7 +130,7 @@ async def test_changes_committed_elsewhere_are_heard(live: Live) -> None:
         async def refused(headers: dict[str, str] = headers) -> bool:
             return await status(live, headers) == 401
 
-        await wait_for(refused)
+        await eventually(refused)
 
 
 async def test_a_grant_taken_away_elsewhere_is_heard(live: Live) -> None:
@@ -150,7 +144,7 @@ async def test_a_grant_taken_away_elsewhere_is_heard(live: Live) -> None:
     async def forbidden() -> bool:
         return await status(live, headers, ROLES) == 403
 
-    await wait_for(forbidden)
+    await eventually(forbidden)
 
 
 async def test_an_answer_read_while_a_change_commits_is_not_kept(
@@ -175,7 +169,7 @@ async def test_an_answer_read_while_a_change_commits_is_not_kept(
     async def heard() -> bool:
         return live.cache.generation > generation
 
-    await wait_for(heard)
+    await eventually(heard)
     changed.set()
     assert await first == 200  # it was open when that request read it
     monkeypatch.setattr(principals, "load_principal", real_load)
@@ -196,7 +190,7 @@ async def test_nothing_is_kept_while_the_feed_is_down_and_it_comes_back(live: Li
     async def down() -> bool:
         return not live.db.changes.live
 
-    await wait_for(down)
+    await eventually(down)
     assert len(live.cache) == 0
     assert await status(live, headers) == 200  # read afresh, not kept
     assert len(live.cache) == 0
@@ -204,7 +198,7 @@ async def test_nothing_is_kept_while_the_feed_is_down_and_it_comes_back(live: Li
     async def back() -> bool:
         return live.db.changes.live
 
-    await wait_for(back)
+    await eventually(back)
     assert await status(live, headers) == 200
     assert len(live.cache) == 1
 

@@ -4,7 +4,7 @@ reset whenever the feed starts or stops listening (a lost notification must not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from sixty.core.changefeed import APPLICATION_NAME, ChangeFeed
 from sixty.core.config import Settings
 from sixty.core.db import Database, create_engine
 from tests.conftest import POSTGRES_URL
+from tests.factories.waiting import eventually
 
 postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="LISTEN/NOTIFY is PostgreSQL's")
 
@@ -29,20 +30,13 @@ class Heard:
         self.resets += 1
 
 
-async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 async def feed(settings: Settings) -> AsyncIterator[tuple[ChangeFeed, Heard, Heard]]:
     feed = ChangeFeed()
     first, second = Heard(feed, "sixty_test_a"), Heard(feed, "sixty_test_b")
     dsn = settings.effective_database_url.replace("postgresql+asyncpg://", "postgresql://")
     feed.start(dsn)
-    await until(lambda: feed.live)
+    await eventually(lambda: feed.live)
     yield feed, first, second
     await feed.close()
 
@@ -70,7 +64,7 @@ async def test_notifications_reach_their_channel_on_commit(
     _, first, second = feed
     assert (first.resets, second.resets) == (1, 1)  # went live
     await notify(settings, "NOTIFY sixty_test_a, 'one'", "NOTIFY sixty_test_b, 'two'", "NOTIFY other, 'x'")
-    await until(lambda: bool(first.payloads and second.payloads))
+    await eventually(lambda: bool(first.payloads and second.payloads))
     assert (first.payloads, second.payloads) == (["one"], ["two"])
 
     engine = create_async_engine(settings.effective_database_url)
@@ -79,7 +73,7 @@ async def test_notifications_reach_their_channel_on_commit(
         await connection.rollback()
     await engine.dispose()
     await notify(settings, "NOTIFY sixty_test_a, 'after'")
-    await until(lambda: len(first.payloads) == 2)
+    await eventually(lambda: len(first.payloads) == 2)
     assert first.payloads == ["one", "after"]
 
 
@@ -89,12 +83,12 @@ async def test_a_lost_connection_resets_and_listens_again(
 ) -> None:
     changes, first, _ = feed
     await notify(settings, TERMINATE_FEED)
-    await until(lambda: not changes.live)
+    await eventually(lambda: not changes.live)
     assert first.resets == 2
-    await until(lambda: changes.live)  # reconnected, after a short delay
+    await eventually(lambda: changes.live)  # reconnected, after a short delay
     assert first.resets == 3
     await notify(settings, "NOTIFY sixty_test_a, 'again'")
-    await until(lambda: first.payloads == ["again"])
+    await eventually(lambda: first.payloads == ["again"])
 
 
 async def test_closing_stops_listening(settings: Settings) -> None:
@@ -104,7 +98,7 @@ async def test_closing_stops_listening(settings: Settings) -> None:
     assert (changes.live, heard.resets) == (False, 0)
     if POSTGRES_URL:
         changes.start(settings.effective_database_url.replace("postgresql+asyncpg://", "postgresql://"))
-        await until(lambda: changes.live)
+        await eventually(lambda: changes.live)
         await changes.close()
         assert (changes.live, heard.resets) == (False, 2)
 
@@ -114,9 +108,12 @@ async def test_sqlite_has_no_feed(settings: Settings, tmp_path: Path) -> None:
     db = Database(create_engine(embedded))
     heard = Heard(db.changes, "sixty_test_a")
     await db.connect()
-    await asyncio.sleep(0.05)
-    assert (db.changes.live, heard.resets) == (False, 0)
-    await db.dispose()
+    try:
+        # Nothing listens at all (not merely failing to connect over and over).
+        assert not [task for task in asyncio.all_tasks() if task.get_name() == "sixty.changefeed"]
+        assert (db.changes.live, heard.resets) == (False, 0)
+    finally:
+        await db.dispose()
 
 
 @postgres_only
@@ -134,7 +131,7 @@ async def test_an_unexpected_failure_is_logged_and_listening_resumes(
     changes.subscribe("sixty_test_a", lambda _payload: None, reset)
     changes.start(settings.effective_database_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await until(lambda: len(resets) >= 3 and changes.live)
+        await eventually(lambda: len(resets) >= 3 and changes.live)
     finally:
         await changes.close()
     assert resets[:3] == [True, False, True]  # live, failed and reset, live again

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from sixty.core.jobs import (
 )
 from sixty.core.models import utcnow
 from sixty.notes.models import Note
+from tests.factories.waiting import eventually
 
 Calls = list[tuple[str, dict[str, Any]]]
 
@@ -122,14 +122,6 @@ async def claim(backend: DatabaseBackend) -> Job:
     job = await backend.claim(0.01)
     assert job is not None, "a due job was not claimed"
     return job
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 3.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 # --- enqueue: jobs leave the session only when its transaction commits ----------------------------
@@ -371,7 +363,7 @@ async def test_submit_wakes_a_waiting_claim(database_backend: DatabaseBackend) -
     database_backend.wakeup.set()
     waiting = asyncio.create_task(database_backend.claim(5.0))
     # claim() clears the event once its query found nothing, then waits on it.
-    await wait_until(lambda: not database_backend.wakeup.is_set())
+    await eventually(lambda: not database_backend.wakeup.is_set(), within=3.0)
     await asyncio.sleep(0.01)
     assert not waiting.done()
     started = time.monotonic()
@@ -667,7 +659,7 @@ async def test_job_runner_runs_jobs_and_the_schedule_then_stops(
     runner.start()
     try:
         await commit_job(db, "record", x=1)
-        await wait_until(lambda: bool(calls) and bool(ticks))
+        await eventually(lambda: bool(calls) and bool(ticks), within=3.0)
     finally:
         started = time.monotonic()
         await runner.close()
@@ -693,7 +685,7 @@ async def test_job_runner_survives_a_failing_job(
     runner.start()
     try:
         await memory_backend.submit([Job(name="fail", payload={}), Job(name="record", payload={"y": 2})])
-        await wait_until(lambda: len(calls) == 2)
+        await eventually(lambda: len(calls) == 2, within=3.0)
     finally:
         await runner.close()
     assert [name for name, _ in calls] == ["fail", "record"]

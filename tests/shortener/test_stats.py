@@ -3,7 +3,6 @@ country (from a MaxMind database made here with mmdb-writer) and browser, bots a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from sixty.shortener.clicks import browser_of, referrer_host
 from sixty.shortener.context import Shortener
 from sixty.shortener.models import LinkClick
 from tests.factories.auth import bearer, create_user, sign_in
+from tests.factories.waiting import eventually
 from tests.shortener.conftest import click_count, shorten
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
@@ -140,10 +140,7 @@ async def test_clicks_are_flushed_periodically(
         link = await shorten(client)
         await client.get(f"/s/{link['code']}")
         recorder = app.state.shortener.clicks
-        for _ in range(500):
-            if recorder.written:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: recorder.written > 0)
         assert recorder.written == 1
         assert recorder.buffer == []
         assert await click_count(session) == 1

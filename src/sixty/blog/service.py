@@ -241,6 +241,7 @@ def _page(
     the statement: PostgreSQL plans a statement whose LIMIT and OFFSET are parameters again on
     every execution (its generic plan, blind to the page size, is several times slower), while
     one with a fixed size is planned once per connection (0.84 -> 0.41 ms for the front page)."""
+    fixed_size = None if first_page_size is None else literal_column(str(int(first_page_size)), Integer())
     if shape == TAG_ONLY:  # straight off ix_blog_article_tag_tag_id_created_at, however many the tag has
         tag_id = select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
         page = (
@@ -252,11 +253,7 @@ def _page(
         # Each followed author's newest articles (as many as the pages so far hold), off the
         # author index alone, then the newest of those: walking every article newest first until
         # enough are by followed authors read 970 rows for a reader following 50 of 1,000.
-        depth = (
-            literal_column(str(int(first_page_size)), Integer())
-            if first_page_size is not None
-            else bindparam("depth", type_=Integer())
-        )
+        depth = fixed_size if fixed_size is not None else bindparam("depth", type_=Integer())
         newest = (
             select(Article.id, Article.created_at)
             .where(Article.author_id == Follow.followee_id)
@@ -273,8 +270,8 @@ def _page(
         )
     else:
         page = select(Article.id).where(*_filters(*shape)).order_by(*NEWEST_FIRST)
-    if first_page_size is not None:
-        return page.limit(literal_column(str(int(first_page_size)), Integer())).subquery("page")
+    if fixed_size is not None:
+        return page.limit(fixed_size).subquery("page")
     return (
         page.limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
@@ -282,7 +279,7 @@ def _page(
     )
 
 
-@cache  # bounded: 16 shapes, signed in or not, first pages of 1..FIRST_PAGE_SIZES articles, lateral
+@cache  # bounded: 16 shapes, signed in or not, first pages of 1..FIRST_PAGE_SIZES, feeds LATERAL
 def _list_statement(
     shape: tuple[bool, bool, bool, bool],
     signed_in: bool,
@@ -716,7 +713,7 @@ async def list_articles(
     """A page of articles, newest first, and how many match in all: one query."""
     params = {**filters.params(), **_viewer(viewer)}
     first_page = offset == 0 and limit <= FIRST_PAGE_SIZES
-    lateral = reader.dialect.name == "postgresql"  # SQLite has no LATERAL
+    lateral = filters.feed and reader.dialect.name == "postgresql"  # SQLite has no LATERAL
     statement = _list_statement(
         filters.shape, viewer is not None, limit if first_page else None, lateral=lateral
     )
